@@ -1,0 +1,25 @@
+package actors
+
+import "net/netip"
+
+// Conn is what actors need of a client connection; netio.Conn implements it.
+type Conn interface {
+	ID() uint64
+	RemoteAddr() netip.Addr
+	// Send queues an encoded frame without blocking; false means the
+	// connection is gone or was dropped as a slow consumer.
+	Send(frame []byte) bool
+	// CloseWith sends a last frame and closes.
+	CloseWith(frame []byte)
+	// SetSession attaches per-connection state (nil detaches it); false when
+	// the connection has already closed.
+	SetSession(s any) bool
+	Session() any
+}
+
+// session is the state attached to an authenticated connection.
+type session struct {
+	user      string
+	tokenHash []byte
+	dir       *Directory
+}

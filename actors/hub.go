@@ -1,0 +1,168 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"huddle/configs"
+	"huddle/protocol"
+	"huddle/storage"
+)
+
+// Hub routes requests from connections to the actors that own them and runs
+// the account flows (register, login, resume) that precede a session.
+type Hub struct {
+	store  storage.Store
+	log    *slog.Logger
+	auth   configs.Auth
+	acfg   configs.Actors
+	system *actor.ActorSystem
+	dir    *Directory
+	hasher *Hasher
+
+	failAccount *Limiter
+	failIP      *Limiter
+	registerIP  *Limiter
+
+	inflight atomic.Int64
+	now      func() time.Time
+}
+
+// NewHub starts the actor system and the password hasher.
+func NewHub(store storage.Store, auth configs.Auth, acfg configs.Actors, log *slog.Logger) *Hub {
+	h := &Hub{
+		store:       store,
+		log:         log,
+		auth:        auth,
+		acfg:        acfg,
+		system:      actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log.With("lib", "protoactor") })),
+		hasher:      NewHasher(Argon2Params{Memory: auth.Argon2Memory, Time: auth.Argon2Time, Threads: auth.Argon2Threads}, auth.EffectiveHashWorkers(), auth.HashQueue),
+		failAccount: NewLimiter(auth.FailPerAccount, auth.FailWindow),
+		failIP:      NewLimiter(auth.FailPerIP, auth.FailWindow),
+		registerIP:  NewLimiter(auth.RegisterPerIP, auth.FailWindow),
+		now:         time.Now,
+	}
+	h.dir = newDirectory(h)
+	return h
+}
+
+// Directory returns the hub's actor directory.
+func (h *Hub) Directory() *Directory { return h.dir }
+
+// request is one client request on its way to, or inside, an actor.
+type request struct {
+	conn Conn
+	sess *session
+	protocol.Request
+}
+
+// HandleRequest is called on a gnet event loop for every request after
+// hello: it only decides where the request goes and returns.
+func (h *Hub) HandleRequest(c Conn, req protocol.Request) {
+	h.inflight.Add(1)
+	r := &request{conn: c, Request: req}
+	r.sess, _ = c.Session().(*session)
+	switch req.Type {
+	case protocol.TypeAuthRegister, protocol.TypeAuthLogin, protocol.TypeAuthResume:
+		if r.sess != nil {
+			h.fail(r, protocol.Errorf(protocol.CodeConflict, "already logged in as %s; log out first", r.sess.user))
+			return
+		}
+		go h.account(r)
+	default:
+		if !knownType(req.Type) {
+			h.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", req.Type))
+			return
+		}
+		if r.sess == nil {
+			h.fail(r, protocol.Errorf(protocol.CodeUnauthorized, "log in first"))
+			return
+		}
+		h.dir.Send(r.sess.user, r, true)
+	}
+}
+
+// ConnClosed detaches the connection's session from its user actor.
+func (h *Hub) ConnClosed(c Conn) {
+	if s, ok := c.Session().(*session); ok {
+		h.dir.Send(s.user, &detach{connID: c.ID()}, false)
+	}
+}
+
+// Shutdown waits for in-flight requests (until ctx ends), then stops the
+// actors and the hasher. The store stays open: the caller closes it last.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	var err error
+	for h.inflight.Load() > 0 && err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			h.log.Warn("shutdown with requests in flight", "inflight", h.inflight.Load())
+		case <-t.C:
+		}
+	}
+	h.dir.stopAll()
+	h.system.Shutdown()
+	h.hasher.Close()
+	return err
+}
+
+// reply sends a successful response and closes the request's books.
+func (h *Hub) reply(r *request, data any) {
+	defer h.inflight.Add(-1)
+	frame, err := protocol.EncodeResponse(r.ID, data)
+	if err != nil {
+		h.log.Error("encode response", "type", r.Type, "err", err)
+		frame = protocol.EncodeError(r.ID, protocol.Errorf(protocol.CodeInternal, "internal error"))
+	}
+	r.conn.Send(frame)
+}
+
+// fail sends an error response; err is mapped to a protocol code here, the
+// one place where error kinds become codes.
+func (h *Hub) fail(r *request, err error) {
+	defer h.inflight.Add(-1)
+	r.conn.Send(protocol.EncodeError(r.ID, h.protocolError(r.Type, err)))
+}
+
+func (h *Hub) protocolError(typ string, err error) *protocol.Error {
+	var pe *protocol.Error
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.Is(err, storage.ErrNotFound):
+		return protocol.Errorf(protocol.CodeNotFound, "not found")
+	case errors.Is(err, storage.ErrConflict):
+		return protocol.Errorf(protocol.CodeConflict, "already exists")
+	case errors.Is(err, ErrHasherBusy):
+		return protocol.Errorf(protocol.CodeUnavailable, "server busy, retry later")
+	case errors.Is(err, context.DeadlineExceeded):
+		h.log.Warn("request timed out", "type", typ, "err", err)
+		return protocol.Errorf(protocol.CodeUnavailable, "timed out, retry later")
+	default:
+		h.log.Error("request failed", "type", typ, "err", err)
+		return protocol.Errorf(protocol.CodeInternal, "internal error")
+	}
+}
+
+// storeCtx bounds one storage call made for a request.
+func (h *Hub) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), h.acfg.StoreTimeout)
+}
+
+func knownType(t string) bool {
+	switch t {
+	case protocol.TypeAuthLogout, protocol.TypeAuthPasswd,
+		protocol.TypeUserGet, protocol.TypeUserUpdate,
+		protocol.TypeFriendAdd, protocol.TypeFriendAccept, protocol.TypeFriendRemove, protocol.TypeFriendList:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,277 @@
+package actors
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"huddle/protocol"
+	"huddle/storage"
+)
+
+// userState is what a user actor owns. It lives outside the actor value so
+// that a supervisor restart (which makes a new value) keeps the sessions.
+type userState struct {
+	sessions  map[uint64]*userSession
+	friends   map[string]string // other user → storage.Friend* state; nil until loaded
+	announced bool              // friends were told this user is online
+	queue     []any             // requests and attaches waiting while busy
+	busy      bool              // a storage job is running
+	leaving   bool              // passivating: forward everything to the successor
+}
+
+type userSession struct {
+	conn      Conn
+	tokenHash []byte
+}
+
+// userActor is the actor of one user: it owns that user's sessions (several
+// devices at once), presence and the pushes to its connections, and runs the
+// user's requests one at a time so that replies keep their order.
+type userActor struct {
+	hub  *Hub
+	name string
+	st   *userState
+}
+
+func newUserProducer(h *Hub, name string) actor.Producer {
+	st := &userState{sessions: make(map[uint64]*userSession)}
+	return func() actor.Actor { return &userActor{hub: h, name: name, st: st} }
+}
+
+// attach binds an authenticated connection to the user and answers its
+// login or resume request.
+type attach struct {
+	req       *request
+	tokenHash []byte
+	reply     protocol.Session
+}
+
+// detach unbinds a closed connection.
+type detach struct{ connID uint64 }
+
+// jobDone brings the result of off-actor work back into the actor.
+type jobDone struct {
+	req  *request // nil for the actor's own jobs
+	data any
+	err  error
+	then func(ctx actor.Context, data any) any // runs in the actor on success; returns the reply
+}
+
+// Receive dispatches on the message type.
+func (a *userActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		ctx.SetReceiveTimeout(a.hub.acfg.UserIdle)
+		if a.st.friends == nil && !a.st.busy {
+			a.loadFriends(ctx)
+		}
+	case *actor.Restarting:
+		a.hub.log.Warn("user actor restarting", "user", a.name)
+		a.st.busy = false // the job that crashed will not come back
+	case *actor.ReceiveTimeout:
+		a.maybePassivate(ctx)
+	case *request, *attach:
+		if a.st.leaving {
+			a.hub.dir.Send(a.name, m, true)
+			return
+		}
+		a.enqueue(ctx, m)
+	case *detach:
+		if a.st.leaving {
+			a.hub.dir.Send(a.name, m, false)
+			return
+		}
+		a.handleDetach(m)
+	case *jobDone:
+		a.handleJobDone(ctx, m)
+	case *friendEvent:
+		a.handleFriendEvent(m)
+	case *presenceEvent:
+		a.handlePresence(m)
+	}
+}
+
+func (a *userActor) enqueue(ctx actor.Context, m any) {
+	if a.st.busy {
+		if len(a.st.queue) >= a.hub.acfg.RequestQueue {
+			if r, ok := m.(*request); ok {
+				a.hub.fail(r, protocol.Errorf(protocol.CodeRateLimited, "too many requests in flight"))
+				return
+			}
+		}
+		a.st.queue = append(a.st.queue, m)
+		return
+	}
+	a.process(ctx, m)
+}
+
+// process handles one queued item; it may start a job, which makes the actor busy.
+func (a *userActor) process(ctx actor.Context, m any) {
+	switch m := m.(type) {
+	case *attach:
+		a.handleAttach(ctx, m)
+	case *request:
+		if m.sess == nil || a.st.sessions[m.conn.ID()] == nil {
+			a.hub.fail(m, protocol.Errorf(protocol.CodeUnauthorized, "session ended; log in again"))
+			return
+		}
+		a.handleRequest(ctx, m)
+	}
+}
+
+func (a *userActor) handleRequest(ctx actor.Context, r *request) {
+	switch r.Type {
+	case protocol.TypeUserGet:
+		a.userGet(ctx, r)
+	case protocol.TypeUserUpdate:
+		a.userUpdate(ctx, r)
+	case protocol.TypeAuthLogout:
+		a.logout(ctx, r)
+	case protocol.TypeAuthPasswd:
+		a.passwd(ctx, r)
+	case protocol.TypeFriendAdd:
+		a.friendAdd(ctx, r)
+	case protocol.TypeFriendAccept:
+		a.friendAccept(ctx, r)
+	case protocol.TypeFriendRemove:
+		a.friendRemove(ctx, r)
+	case protocol.TypeFriendList:
+		a.friendList(ctx, r)
+	default:
+		a.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", r.Type))
+	}
+}
+
+// job runs fn off the actor with a storage deadline and comes back with a
+// jobDone; then (optional) runs inside the actor on success and returns the
+// reply data. While a job runs the actor is busy and queues further requests.
+func (a *userActor) job(ctx actor.Context, r *request, fn func(context.Context) (any, error),
+	then func(ctx actor.Context, data any) any) {
+	a.st.busy = true
+	self, root := ctx.Self(), a.hub.system.Root
+	go func() {
+		sctx, cancel := a.hub.storeCtx()
+		data, err := fn(sctx)
+		cancel()
+		root.Send(self, &jobDone{req: r, data: data, err: err, then: then})
+	}()
+}
+
+func (a *userActor) handleJobDone(ctx actor.Context, m *jobDone) {
+	a.st.busy = false
+	switch {
+	case m.err != nil && m.req != nil:
+		a.hub.fail(m.req, m.err)
+	case m.err != nil:
+		a.hub.log.Error("user actor job failed", "user", a.name, "err", m.err)
+	default:
+		data := m.data
+		if m.then != nil {
+			data = m.then(ctx, data)
+		}
+		if m.req != nil {
+			a.hub.reply(m.req, data)
+		}
+	}
+	for !a.st.busy && len(a.st.queue) > 0 {
+		next := a.st.queue[0]
+		a.st.queue[0] = nil
+		a.st.queue = a.st.queue[1:]
+		a.process(ctx, next)
+	}
+	if m.err != nil && m.req == nil && a.st.friends == nil {
+		a.loadFriends(ctx) // retry the friends load; requests wait meanwhile
+	}
+}
+
+func (a *userActor) handleAttach(ctx actor.Context, m *attach) {
+	c := m.req.conn
+	sess := &session{user: a.name, tokenHash: m.tokenHash}
+	if !c.SetSession(sess) {
+		a.hub.fail(m.req, protocol.Errorf(protocol.CodeUnavailable, "connection closed"))
+		return
+	}
+	a.st.sessions[c.ID()] = &userSession{conn: c, tokenHash: m.tokenHash}
+	m.reply.FriendRequests = a.friendRequests()
+	a.hub.reply(m.req, m.reply)
+	if len(a.st.sessions) == 1 {
+		a.hub.dir.setOnline(a.name, true)
+		a.announce(true)
+	}
+}
+
+func (a *userActor) handleDetach(m *detach) {
+	if _, ok := a.st.sessions[m.connID]; !ok {
+		return
+	}
+	delete(a.st.sessions, m.connID)
+	a.wentOffline()
+}
+
+func (a *userActor) wentOffline() {
+	if len(a.st.sessions) == 0 {
+		a.hub.dir.setOnline(a.name, false)
+		a.announce(false)
+	}
+}
+
+// endSession removes a session of this user whose token is no longer valid.
+func (a *userActor) endSession(id uint64, push []byte) {
+	s := a.st.sessions[id]
+	if s == nil {
+		return
+	}
+	delete(a.st.sessions, id)
+	s.conn.SetSession(nil)
+	if push != nil {
+		s.conn.CloseWith(push)
+	}
+}
+
+// revokeOthers ends every session except the one with keep's token.
+func (a *userActor) revokeOthers(keep []byte, reason string) {
+	push, _ := protocol.EncodePush(protocol.PushSessionRevoked, protocol.SessionRevoked{Reason: reason})
+	for id, s := range a.st.sessions {
+		if !bytes.Equal(s.tokenHash, keep) {
+			a.endSession(id, push)
+		}
+	}
+	a.wentOffline()
+}
+
+// pushAll sends one encoded frame to every session of the user.
+func (a *userActor) pushAll(frame []byte) {
+	for _, s := range a.st.sessions {
+		s.conn.Send(frame)
+	}
+}
+
+func (a *userActor) maybePassivate(ctx actor.Context) {
+	if len(a.st.sessions) > 0 || a.st.busy || len(a.st.queue) > 0 || a.st.leaving {
+		return
+	}
+	a.st.leaving = true
+	a.hub.dir.forget(a.name, ctx.Self())
+	ctx.CancelReceiveTimeout()
+	// The poison pill queues behind anything already sent to this actor;
+	// those messages are forwarded to the successor (see Receive).
+	ctx.Poison(ctx.Self())
+}
+
+// loadFriends fills the friends cache; requests queue until it is done.
+func (a *userActor) loadFriends(ctx actor.Context) {
+	a.job(ctx, nil, func(sctx context.Context) (any, error) {
+		return a.hub.store.ListFriends(sctx, a.name)
+	}, func(ctx actor.Context, data any) any {
+		a.st.friends = make(map[string]string)
+		for _, f := range data.([]storage.Friend) {
+			a.st.friends[f.User] = f.State
+		}
+		if len(a.st.sessions) > 0 && !a.st.announced {
+			a.announce(true)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,310 @@
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of huddled. Every limit the server enforces lives here.
+type Config struct {
+	Listen      string `yaml:"listen"`
+	HTTP        string `yaml:"http"`
+	Store       string `yaml:"store"`
+	Data        string `yaml:"data"`
+	MediaIP     string `yaml:"media_ip"`
+	MulticastIF string `yaml:"multicast_if"`
+
+	Log     Log     `yaml:"log"`
+	Net     Net     `yaml:"net"`
+	Auth    Auth    `yaml:"auth"`
+	Actors  Actors  `yaml:"actors"`
+	Storage Storage `yaml:"storage"`
+}
+
+// Log configures slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Net configures the TCP control front end.
+type Net struct {
+	MaxFrame        int           `yaml:"max_frame"`
+	AuthTimeout     time.Duration `yaml:"auth_timeout"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	Heartbeat       time.Duration `yaml:"heartbeat"`
+	MaxConns        int           `yaml:"max_conns"`
+	MaxConnsPerIP   int           `yaml:"max_conns_per_ip"`
+	OutboundQueue   int           `yaml:"outbound_queue"`
+	EventLoops      int           `yaml:"event_loops"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Auth configures accounts, password hashing and sessions.
+type Auth struct {
+	Argon2Memory   uint32        `yaml:"argon2_memory_kib"`
+	Argon2Time     uint32        `yaml:"argon2_time"`
+	Argon2Threads  uint8         `yaml:"argon2_threads"`
+	HashWorkers    int           `yaml:"hash_workers"`
+	HashQueue      int           `yaml:"hash_queue"`
+	SessionTTL     time.Duration `yaml:"session_ttl"`
+	FailWindow     time.Duration `yaml:"login_fail_window"`
+	FailPerAccount int           `yaml:"login_fail_per_account"`
+	FailPerIP      int           `yaml:"login_fail_per_ip"`
+	RegisterPerIP  int           `yaml:"register_per_ip"`
+}
+
+// Actors configures the actor runtime.
+type Actors struct {
+	UserIdle       time.Duration `yaml:"user_idle"`
+	RestartBackoff time.Duration `yaml:"restart_backoff"`
+	RestartWindow  time.Duration `yaml:"restart_window"`
+	RequestQueue   int           `yaml:"request_queue"`
+	StoreTimeout   time.Duration `yaml:"store_timeout"`
+}
+
+// Storage configures the database backends.
+type Storage struct {
+	SQLiteBusyTimeout time.Duration `yaml:"sqlite_busy_timeout"`
+	SQLiteMaxConns    int           `yaml:"sqlite_max_conns"`
+	MySQLMaxOpen      int           `yaml:"mysql_max_open"`
+	MySQLMaxIdle      int           `yaml:"mysql_max_idle"`
+	MySQLConnLifetime time.Duration `yaml:"mysql_conn_lifetime"`
+}
+
+// DefaultConfig returns the configuration huddled runs with when nothing is set.
+// configs/huddled.yaml must list exactly these values.
+func DefaultConfig() Config {
+	return Config{
+		Listen:      "127.0.0.1:7700",
+		HTTP:        "127.0.0.1:7701",
+		Store:       "sqlite:./data/huddle.db",
+		Data:        "./data",
+		MediaIP:     "127.0.0.1",
+		MulticastIF: "lo",
+		Log:         Log{Level: "info", Format: "text"},
+		Net: Net{
+			MaxFrame:        1 << 20,
+			AuthTimeout:     10 * time.Second,
+			IdleTimeout:     90 * time.Second,
+			Heartbeat:       30 * time.Second,
+			MaxConns:        100000,
+			MaxConnsPerIP:   50000,
+			OutboundQueue:   4 << 20,
+			EventLoops:      0,
+			ShutdownTimeout: 10 * time.Second,
+		},
+		Auth: Auth{
+			Argon2Memory:   19 * 1024,
+			Argon2Time:     2,
+			Argon2Threads:  1,
+			HashWorkers:    0,
+			HashQueue:      1024,
+			SessionTTL:     30 * 24 * time.Hour,
+			FailWindow:     time.Minute,
+			FailPerAccount: 5,
+			FailPerIP:      50,
+			RegisterPerIP:  100,
+		},
+		Actors: Actors{
+			UserIdle:       2 * time.Minute,
+			RestartBackoff: 100 * time.Millisecond,
+			RestartWindow:  10 * time.Second,
+			RequestQueue:   256,
+			StoreTimeout:   10 * time.Second,
+		},
+		Storage: Storage{
+			SQLiteBusyTimeout: 5 * time.Second,
+			SQLiteMaxConns:    4,
+			MySQLMaxOpen:      32,
+			MySQLMaxIdle:      16,
+			MySQLConnLifetime: 30 * time.Minute,
+		},
+	}
+}
+
+// EffectiveEventLoops resolves EventLoops=0 to the number of CPUs.
+func (n Net) EffectiveEventLoops() int {
+	if n.EventLoops > 0 {
+		return n.EventLoops
+	}
+	return runtime.NumCPU()
+}
+
+// EffectiveHashWorkers resolves HashWorkers=0 to the number of CPUs.
+func (a Auth) EffectiveHashWorkers() int {
+	if a.HashWorkers > 0 {
+		return a.HashWorkers
+	}
+	return runtime.NumCPU()
+}
+
+// LoadFile reads a YAML file on top of c. Unknown keys are errors.
+func (c *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return c.LoadYAML(f)
+}
+
+// LoadYAML decodes YAML from r on top of c. Unknown keys are errors.
+func (c *Config) LoadYAML(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// Flag names that have environment variables (HUDDLE_<FLAG>, dashes as underscores).
+var envKeys = []string{"listen", "http", "store", "data", "media-ip", "multicast-if", "log-level", "log-format"}
+
+// EnvName returns the environment variable for a flag: media-ip → HUDDLE_MEDIA_IP.
+func EnvName(flag string) string {
+	return "HUDDLE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// Set assigns one flag-named setting (listen, http, store, data, media-ip,
+// multicast-if, log-level, log-format).
+func (c *Config) Set(flag, value string) error {
+	switch flag {
+	case "listen":
+		c.Listen = value
+	case "http":
+		c.HTTP = value
+	case "store":
+		c.Store = value
+	case "data":
+		c.Data = value
+	case "media-ip":
+		c.MediaIP = value
+	case "multicast-if":
+		c.MulticastIF = value
+	case "log-level":
+		c.Log.Level = value
+	case "log-format":
+		c.Log.Format = value
+	default:
+		return fmt.Errorf("config: unknown setting %q", flag)
+	}
+	return nil
+}
+
+// FlagNames lists the settings that are also flags and environment variables.
+func FlagNames() []string { return append([]string(nil), envKeys...) }
+
+// ApplyEnv applies HUDDLE_* variables found through lookup (os.LookupEnv).
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
+	for _, k := range envKeys {
+		if v, ok := lookup(EnvName(k)); ok {
+			if err := c.Set(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks every setting and names the first bad key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	for key, addr := range map[string]string{"listen": c.Listen, "http": c.HTTP} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(key, "%q is not HOST:PORT", addr)
+		}
+	}
+	if !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "mysql:") ||
+		len(c.Store) <= len("mysql:") {
+		bad("store", "%q must be sqlite:PATH or mysql:DSN", c.Store)
+	}
+	if c.Data == "" {
+		bad("data", "must not be empty")
+	}
+	if ip, err := netip.ParseAddr(c.MediaIP); err != nil || !ip.Is4() {
+		bad("media_ip", "%q is not an IPv4 address", c.MediaIP)
+	}
+	if c.MulticastIF == "" {
+		bad("multicast_if", "must name an interface")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	n := c.Net
+	positive := func(key string, v int64) {
+		if v <= 0 {
+			bad(key, "must be positive")
+		}
+	}
+	if n.MaxFrame < 1024 || n.MaxFrame > 64<<20 {
+		bad("net.max_frame", "%d is outside 1024..67108864", n.MaxFrame)
+	}
+	positive("net.auth_timeout", int64(n.AuthTimeout))
+	positive("net.idle_timeout", int64(n.IdleTimeout))
+	positive("net.heartbeat", int64(n.Heartbeat))
+	if n.Heartbeat >= n.IdleTimeout {
+		bad("net.heartbeat", "must be shorter than net.idle_timeout")
+	}
+	positive("net.max_conns", int64(n.MaxConns))
+	positive("net.max_conns_per_ip", int64(n.MaxConnsPerIP))
+	if n.OutboundQueue < n.MaxFrame {
+		bad("net.outbound_queue", "must hold at least one frame of net.max_frame bytes")
+	}
+	if n.EventLoops < 0 {
+		bad("net.event_loops", "must be 0 (one per CPU) or positive")
+	}
+	positive("net.shutdown_timeout", int64(n.ShutdownTimeout))
+	a := c.Auth
+	if a.Argon2Memory < 8*uint32(max(a.Argon2Threads, 1)) {
+		bad("auth.argon2_memory_kib", "must be at least 8 KiB per thread")
+	}
+	positive("auth.argon2_time", int64(a.Argon2Time))
+	positive("auth.argon2_threads", int64(a.Argon2Threads))
+	if a.HashWorkers < 0 {
+		bad("auth.hash_workers", "must be 0 (one per CPU) or positive")
+	}
+	positive("auth.hash_queue", int64(a.HashQueue))
+	positive("auth.session_ttl", int64(a.SessionTTL))
+	positive("auth.login_fail_window", int64(a.FailWindow))
+	positive("auth.login_fail_per_account", int64(a.FailPerAccount))
+	positive("auth.login_fail_per_ip", int64(a.FailPerIP))
+	positive("auth.register_per_ip", int64(a.RegisterPerIP))
+	positive("actors.user_idle", int64(c.Actors.UserIdle))
+	positive("actors.restart_backoff", int64(c.Actors.RestartBackoff))
+	positive("actors.restart_window", int64(c.Actors.RestartWindow))
+	positive("actors.request_queue", int64(c.Actors.RequestQueue))
+	positive("actors.store_timeout", int64(c.Actors.StoreTimeout))
+	s := c.Storage
+	positive("storage.sqlite_busy_timeout", int64(s.SQLiteBusyTimeout))
+	positive("storage.sqlite_max_conns", int64(s.SQLiteMaxConns))
+	positive("storage.mysql_max_open", int64(s.MySQLMaxOpen))
+	if s.MySQLMaxIdle < 0 || s.MySQLMaxIdle > s.MySQLMaxOpen {
+		bad("storage.mysql_max_idle", "must be between 0 and storage.mysql_max_open")
+	}
+	positive("storage.mysql_conn_lifetime", int64(s.MySQLConnLifetime))
+	return errors.Join(errs...)
+}

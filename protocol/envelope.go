@@ -1,0 +1,185 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Request is a client request: {"id": 17, "type": "msg.send", "data": {...}}.
+type Request struct {
+	ID   uint64          `json:"id"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Response answers the request with the same id.
+type Response struct {
+	ID    uint64          `json:"id"`
+	OK    bool            `json:"ok"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Error *Error          `json:"error,omitempty"`
+}
+
+// Push is a server-initiated message; it has no id.
+type Push struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Incoming is anything a client can receive: a response (ID != 0) or a push.
+type Incoming struct {
+	ID    uint64          `json:"id,omitempty"`
+	Type  string          `json:"type,omitempty"`
+	OK    bool            `json:"ok,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Error *Error          `json:"error,omitempty"`
+}
+
+// IsPush reports whether m is a push rather than a response.
+func (m *Incoming) IsPush() bool { return m.ID == 0 && m.Type != "" }
+
+// MaxTypeLen bounds the request type string.
+const MaxTypeLen = 64
+
+// DecodeRequest strictly decodes one request payload. Unknown fields, trailing
+// data, a missing id or type, and a non-object data field are bad requests.
+func DecodeRequest(payload []byte) (Request, error) {
+	var req Request
+	if err := decodeStrict(payload, &req); err != nil {
+		return req, Errorf(CodeBadRequest, "invalid request: %v", err)
+	}
+	if req.ID == 0 {
+		return req, Errorf(CodeBadRequest, "request id must be a positive integer")
+	}
+	if req.Type == "" || len(req.Type) > MaxTypeLen {
+		return req, Errorf(CodeBadRequest, "request type must be 1-%d characters", MaxTypeLen)
+	}
+	if len(req.Data) > 0 && !isObjectOrNull(req.Data) {
+		return req, Errorf(CodeBadRequest, "request data must be an object")
+	}
+	return req, nil
+}
+
+// DecodeIncoming decodes a frame a client received.
+func DecodeIncoming(payload []byte) (Incoming, error) {
+	var m Incoming
+	if err := decodeStrict(payload, &m); err != nil {
+		return m, fmt.Errorf("invalid server message: %w", err)
+	}
+	if m.ID == 0 && m.Type == "" {
+		return m, errors.New("invalid server message: neither id nor type")
+	}
+	return m, nil
+}
+
+// DecodeData strictly decodes a request's data into v. Missing data decodes as
+// an empty object, so that required fields are reported by the payload's own
+// validation.
+func DecodeData(data json.RawMessage, v any) error {
+	if len(data) == 0 || bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		data = []byte("{}")
+	}
+	if err := decodeStrict(data, v); err != nil {
+		return Errorf(CodeBadRequest, "invalid data: %v", err)
+	}
+	if val, ok := v.(interface{ Validate() error }); ok {
+		return val.Validate()
+	}
+	return nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}
+
+func isObjectOrNull(raw json.RawMessage) bool {
+	t := bytes.TrimLeft(raw, " \t\r\n")
+	return len(t) > 0 && (t[0] == '{' || bytes.HasPrefix(t, []byte("null")))
+}
+
+// EncodeRequest returns a framed request.
+func EncodeRequest(id uint64, typ string, data any) ([]byte, error) {
+	raw, err := marshalData(data)
+	if err != nil {
+		return nil, err
+	}
+	return encodeFrame(Request{ID: id, Type: typ, Data: raw})
+}
+
+// EncodeResponse returns a framed successful response carrying data.
+func EncodeResponse(id uint64, data any) ([]byte, error) {
+	raw, err := marshalData(data)
+	if err != nil {
+		return nil, err
+	}
+	return encodeFrame(Response{ID: id, OK: true, Data: raw})
+}
+
+// EncodeError returns a framed error response. id may be 0 when the failing
+// request could not be parsed far enough to know its id.
+func EncodeError(id uint64, e *Error) []byte {
+	frame, err := encodeFrame(Response{ID: id, Error: e})
+	if err != nil { // cannot happen: Error has only strings
+		panic(err)
+	}
+	return frame
+}
+
+// EncodePush returns a framed push. Fan-out encodes once and shares the slice.
+func EncodePush(typ string, data any) ([]byte, error) {
+	raw, err := marshalData(data)
+	if err != nil {
+		return nil, err
+	}
+	return encodeFrame(Push{Type: typ, Data: raw})
+}
+
+func marshalData(data any) (json.RawMessage, error) {
+	if data == nil {
+		return nil, nil
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
+	}
+	return raw, nil
+}
+
+func encodeFrame(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Write(make([]byte, HeaderSize))
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode frame: %w", err)
+	}
+	b := buf.Bytes()
+	b = b[:len(b)-1] // Encoder appends a newline
+	n := len(b) - HeaderSize
+	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return b, nil
+}
+
+// LooseID extracts the id of a request that failed strict decoding, so that
+// the error response can still name it. It returns 0 when there is none.
+func LooseID(payload []byte) uint64 {
+	var v struct {
+		ID uint64 `json:"id"`
+	}
+	if json.Unmarshal(payload, &v) != nil {
+		return 0
+	}
+	return v.ID
+}

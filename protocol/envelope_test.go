@@ -1,0 +1,165 @@
+package protocol
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDecodeRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		code Code // "" = ok
+	}{
+		{"ok", `{"id":1,"type":"ping"}`, ""},
+		{"ok with data", `{"id":7,"type":"auth.login","data":{"name":"a"}}`, ""},
+		{"null data", `{"id":7,"type":"ping","data":null}`, ""},
+		{"invalid json", `{"id":1,`, CodeBadRequest},
+		{"not an object", `[1,2]`, CodeBadRequest},
+		{"unknown field", `{"id":1,"type":"ping","extra":1}`, CodeBadRequest},
+		{"missing id", `{"type":"ping"}`, CodeBadRequest},
+		{"negative id", `{"id":-1,"type":"ping"}`, CodeBadRequest},
+		{"missing type", `{"id":1}`, CodeBadRequest},
+		{"long type", `{"id":1,"type":"` + strings.Repeat("x", MaxTypeLen+1) + `"}`, CodeBadRequest},
+		{"data not object", `{"id":1,"type":"ping","data":3}`, CodeBadRequest},
+		{"trailing", `{"id":1,"type":"ping"} {}`, CodeBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeRequest([]byte(tt.in))
+			if tt.code == "" && err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if tt.code != "" && CodeOf(err) != tt.code {
+				t.Fatalf("err = %v, want code %s", err, tt.code)
+			}
+		})
+	}
+}
+
+func TestLooseID(t *testing.T) {
+	if id := LooseID([]byte(`{"id":42,"type":"x","bogus":true}`)); id != 42 {
+		t.Fatalf("LooseID = %d, want 42", id)
+	}
+	if id := LooseID([]byte(`garbage`)); id != 0 {
+		t.Fatalf("LooseID(garbage) = %d", id)
+	}
+}
+
+func TestDecodeDataValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		v    any
+		ok   bool
+	}{
+		{"register ok", `{"name":"alice","email":"a@example.com","password":"correct horse"}`, &Register{}, true},
+		{"register short name", `{"name":"al","email":"a@example.com","password":"correct horse"}`, &Register{}, false},
+		{"register long name", `{"name":"` + strings.Repeat("a", 33) + `","email":"a@example.com","password":"correct horse"}`, &Register{}, false},
+		{"register upper name", `{"name":"Alice","email":"a@example.com","password":"correct horse"}`, &Register{}, false},
+		{"register bad email", `{"name":"alice","email":"nope","password":"correct horse"}`, &Register{}, false},
+		{"register display-name email", `{"name":"alice","email":"Al <a@example.com>","password":"correct horse"}`, &Register{}, false},
+		{"register short password", `{"name":"alice","email":"a@example.com","password":"short"}`, &Register{}, false},
+		{"register long password", `{"name":"alice","email":"a@example.com","password":"` + strings.Repeat("p", 129) + `"}`, &Register{}, false},
+		{"register unknown field", `{"name":"alice","email":"a@example.com","password":"correct horse","admin":true}`, &Register{}, false},
+		{"register missing data", ``, &Register{}, false},
+		{"hello ok", `{"version":1,"client":"t"}`, &Hello{}, true},
+		{"hello wrong version", `{"version":2}`, &Hello{}, false},
+		{"friend target ok", `{"user":"bob"}`, &FriendTarget{}, true},
+		{"friend target bad", `{"user":"../x"}`, &FriendTarget{}, false},
+		{"passwd ok", `{"old_password":"x","new_password":"longenough"}`, &Passwd{}, true},
+		{"passwd short new", `{"old_password":"x","new_password":"short"}`, &Passwd{}, false},
+		{"wrong type", `{"user":5}`, &FriendTarget{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := DecodeData(json.RawMessage(tt.data), tt.v)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && CodeOf(err) != CodeBadRequest {
+				t.Fatalf("code = %s, want bad_request", CodeOf(err))
+			}
+		})
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	frame, err := EncodeResponse(9, Profile{User: "alice", Email: "a@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, n, err := SplitFrame(frame, DefaultMaxFrame)
+	if err != nil || n != len(frame) {
+		t.Fatalf("SplitFrame: %v n=%d len=%d", err, n, len(frame))
+	}
+	m, err := DecodeIncoming(p)
+	if err != nil || m.ID != 9 || !m.OK || m.IsPush() {
+		t.Fatalf("DecodeIncoming = %+v, %v", m, err)
+	}
+	var prof Profile
+	if err := json.Unmarshal(m.Data, &prof); err != nil || prof.User != "alice" {
+		t.Fatalf("profile = %+v, %v", prof, err)
+	}
+
+	e := EncodeError(3, Errorf(CodeForbidden, "no <way>"))
+	m, err = DecodeIncoming(e[HeaderSize:])
+	if err != nil || m.OK || m.Error == nil || m.Error.Code != CodeForbidden || m.Error.Message != "no <way>" {
+		t.Fatalf("error frame = %+v, %v", m, err)
+	}
+
+	push, _ := EncodePush(PushPresence, Presence{User: "bob", Online: true})
+	m, err = DecodeIncoming(push[HeaderSize:])
+	if err != nil || !m.IsPush() || m.Type != PushPresence {
+		t.Fatalf("push = %+v, %v", m, err)
+	}
+
+	req, _ := EncodeRequest(5, TypePing, Ping{})
+	r, err := DecodeRequest(req[HeaderSize:])
+	if err != nil || r.ID != 5 || r.Type != TypePing {
+		t.Fatalf("request = %+v, %v", r, err)
+	}
+}
+
+// FuzzDecodeRequest checks that no input crashes the decoder, that every
+// failure is a bad_request, and that inputs split at every offset and
+// reassembled decode the same way (the event loop sees partial reads).
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"id":1,"type":"hello","data":{"version":1}}`))
+	f.Add([]byte(`{"id":1,"type":"ping","x":1}`))
+	f.Add([]byte(`{"id":18446744073709551615,"type":"a","data":{}}`))
+	f.Add([]byte(`{"id":1e3,"type":"a"}`))
+	f.Add([]byte("\x00\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := DecodeRequest(data)
+		if err != nil {
+			if CodeOf(err) != CodeBadRequest {
+				t.Fatalf("error %v is not bad_request", err)
+			}
+		} else if req.ID == 0 || req.Type == "" {
+			t.Fatalf("accepted invalid request %+v", req)
+		}
+		stream := AppendFrame(nil, data)
+		for cut := 0; cut <= len(stream); cut++ {
+			buf := append(append([]byte(nil), stream[:cut]...), stream[cut:]...)
+			p, _, ferr := SplitFrame(buf[:cut], 1<<20)
+			if ferr == nil && cut < len(stream) {
+				t.Fatalf("frame complete after %d of %d bytes", cut, len(stream))
+			}
+			p, _, ferr = SplitFrame(buf, 1<<20)
+			if len(data) == 0 {
+				continue
+			}
+			if ferr != nil {
+				t.Fatalf("whole frame: %v", ferr)
+			}
+			req2, err2 := DecodeRequest(p)
+			if (err == nil) != (err2 == nil) || req2.ID != req.ID || req2.Type != req.Type {
+				t.Fatalf("cut %d decodes differently", cut)
+			}
+		}
+		var v Register
+		_ = DecodeData(data, &v)
+	})
+}

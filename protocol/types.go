@@ -1,0 +1,32 @@
+package protocol
+
+// Request and push types. Requests are noun.verb; pushes reuse the same names
+// where a push reports the outcome of a request made by someone else.
+const (
+	TypeHello = "hello"
+	TypePing  = "ping"
+
+	TypeAuthRegister = "auth.register"
+	TypeAuthLogin    = "auth.login"
+	TypeAuthResume   = "auth.resume"
+	TypeAuthLogout   = "auth.logout"
+	TypeAuthPasswd   = "auth.passwd"
+
+	TypeUserGet    = "user.get"
+	TypeUserUpdate = "user.update"
+
+	TypeFriendAdd    = "friend.add"
+	TypeFriendAccept = "friend.accept"
+	TypeFriendRemove = "friend.remove"
+	TypeFriendList   = "friend.list"
+
+	// Pushes.
+	PushFriendRequest  = "friend.request"
+	PushFriendAccepted = "friend.accepted"
+	PushFriendRemoved  = "friend.removed"
+	PushPresence       = "presence"
+	PushSessionRevoked = "session.revoked"
+)
+
+// Version is the protocol version spoken by this package.
+const Version = 1

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"huddle/actors"
+	"huddle/configs"
+	"huddle/netio"
+	"huddle/protocol"
+	"huddle/storage"
+	"huddle/storage/mysql"
+	"huddle/storage/sqlite"
+)
+
+// Version is the server version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Server is one running huddled.
+type Server struct {
+	cfg   configs.Config
+	log   *slog.Logger
+	store storage.Store
+	hub   *actors.Hub
+	net   *netio.Server
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start opens the store, starts the actors and begins listening.
+func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: store}
+	s.hub = actors.NewHub(store, cfg.Auth, cfg.Actors, log)
+	s.net = netio.New(netio.Config{
+		Addr:          cfg.Listen,
+		MaxFrame:      cfg.Net.MaxFrame,
+		AuthTimeout:   cfg.Net.AuthTimeout,
+		IdleTimeout:   cfg.Net.IdleTimeout,
+		Heartbeat:     cfg.Net.Heartbeat,
+		MaxConns:      cfg.Net.MaxConns,
+		MaxConnsPerIP: cfg.Net.MaxConnsPerIP,
+		OutboundQueue: cfg.Net.OutboundQueue,
+		EventLoops:    cfg.Net.EffectiveEventLoops(),
+		ServerVersion: Version,
+		Logger:        log,
+	}, handler{s.hub})
+	if err := s.net.Start(); err != nil {
+		_ = s.hub.Shutdown(ctx)
+		_ = store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenStore opens the backend named by cfg.Store (sqlite:PATH or mysql:DSN)
+// and applies its migrations.
+func OpenStore(ctx context.Context, cfg configs.Config) (storage.Store, error) {
+	kind, arg, _ := strings.Cut(cfg.Store, ":")
+	switch kind {
+	case "sqlite":
+		return sqlite.Open(ctx, arg, sqlite.Options{
+			BusyTimeout:  cfg.Storage.SQLiteBusyTimeout,
+			MaxOpenConns: cfg.Storage.SQLiteMaxConns,
+		})
+	case "mysql":
+		return mysql.Open(ctx, arg, mysql.Options{
+			MaxOpenConns:    cfg.Storage.MySQLMaxOpen,
+			MaxIdleConns:    cfg.Storage.MySQLMaxIdle,
+			ConnMaxLifetime: cfg.Storage.MySQLConnLifetime,
+		})
+	}
+	return nil, fmt.Errorf("store %q: want sqlite:PATH or mysql:DSN", cfg.Store)
+}
+
+// Addr is the control listener's bound address.
+func (s *Server) Addr() netip.AddrPort { return s.net.Addr() }
+
+// Stats returns the front end's counters.
+func (s *Server) Stats() netio.Stats { return s.net.Stats() }
+
+// Hub exposes the actor hub (tests look at its directory).
+func (s *Server) Hub() *actors.Hub { return s.hub }
+
+// Shutdown drains and stops everything in order: stop accepting new
+// connections and requests, let in-flight requests finish (bounded by
+// ctx), flush queued replies and close connections, stop the actors, close
+// the store. It is idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		s.net.Drain()
+		errHub := s.hub.Shutdown(ctx)
+		errNet := s.net.Stop(context.WithoutCancel(ctx))
+		errStore := s.store.Close()
+		s.stopErr = errors.Join(errHub, errNet, errStore)
+		s.log.Info("server stopped", "err", s.stopErr)
+	})
+	return s.stopErr
+}
+
+// handler adapts the hub to netio's Handler with netio's concrete Conn.
+type handler struct{ hub *actors.Hub }
+
+func (h handler) HandleRequest(c *netio.Conn, req protocol.Request) { h.hub.HandleRequest(c, req) }
+func (h handler) ConnClosed(c *netio.Conn)                         { h.hub.ConnClosed(c) }
