@@ -69,8 +69,10 @@ func DecodeIncoming(payload []byte) (Incoming, error) {
 	if err := decodeStrict(payload, &m); err != nil {
 		return m, fmt.Errorf("invalid server message: %w", err)
 	}
-	if m.ID == 0 && m.Type == "" {
-		return m, errors.New("invalid server message: neither id nor type")
+	// A connection-level error (bad frame, auth timeout) carries id 0 and an
+	// error but no type: the server is about to close the connection.
+	if m.ID == 0 && m.Type == "" && m.Error == nil {
+		return m, errors.New("invalid server message: neither id, type nor error")
 	}
 	return m, nil
 }
