@@ -12,7 +12,8 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
-// Store is the whole persistence layer of one server.
+// Store is the whole persistence layer of one server. Times come back in
+// UTC, exact to at least the millisecond (the backends keep microseconds).
 type Store interface {
 	Users
 	Sessions
@@ -41,7 +42,8 @@ type Users interface {
 	UpdateEmail(ctx context.Context, name, email string) error
 	// UpdatePassword sets the password hash of name and deletes all of that
 	// user's sessions except keepSession (a token hash; empty keeps none), in
-	// one transaction. It returns how many sessions were deleted.
+	// one transaction. It returns how many sessions were deleted; ErrNotFound
+	// when there is no such user.
 	UpdatePassword(ctx context.Context, name, hash string, keepSession []byte) (revoked int, err error)
 }
 
@@ -55,10 +57,13 @@ type Session struct {
 
 // Sessions stores login sessions.
 type Sessions interface {
-	// CreateSession inserts s; ErrConflict when the hash exists already.
+	// CreateSession inserts s; ErrConflict when the hash exists already,
+	// ErrNotFound when s.User does not exist. A hash that is not 32 bytes is
+	// an error.
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns the session with this token hash; ErrNotFound when
-	// there is none or it expired before now.
+	// there is none or it expired before now (it is live through the instant
+	// of Expires).
 	GetSession(ctx context.Context, tokenHash []byte, now time.Time) (Session, error)
 	// DeleteSession removes one session; ErrNotFound when there is none.
 	DeleteSession(ctx context.Context, tokenHash []byte) error
@@ -85,7 +90,8 @@ type Friends interface {
 	// RequestFriend records that from asks to befriend to and returns from's
 	// resulting state: FriendRequested, or FriendAccepted when to had already
 	// asked from. ErrNotFound when either user does not exist; ErrConflict
-	// when the request exists already or they are friends already.
+	// when the request exists already or they are friends already, and when
+	// from == to (nobody befriends themselves).
 	RequestFriend(ctx context.Context, from, to string, now time.Time) (string, error)
 	// AcceptFriend accepts the pending request of from to user; ErrNotFound
 	// when there is no such pending request.
@@ -93,6 +99,7 @@ type Friends interface {
 	// RemoveFriend deletes the friendship or request between user and other in
 	// both directions; ErrNotFound when there was none.
 	RemoveFriend(ctx context.Context, user, other string) error
-	// ListFriends returns user's rows, ordered by the other user's name.
+	// ListFriends returns user's rows, ordered by the other user's name
+	// byte-wise; none for an unknown user.
 	ListFriends(ctx context.Context, user string) ([]Friend, error)
 }

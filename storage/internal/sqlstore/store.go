@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"huddle/storage"
+)
+
+// Kind is what a driver error means to the store.
+type Kind int
+
+const (
+	Other      Kind = iota // anything else: returned wrapped, as it is
+	Duplicate              // a primary or unique key is taken: storage.ErrConflict
+	MissingRef             // a foreign key names a missing row: storage.ErrNotFound
+	Retry                  // deadlock or serialization failure: run the transaction again
+)
+
+// Classifier tells the Kind of an error returned by the backend's driver,
+// wrapped or not.
+type Classifier func(error) Kind
+
+// Store is storage.Store over one database/sql pool.
+type Store struct {
+	db       *sql.DB
+	classify Classifier
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns a store over db, whose schema the backend has migrated; the
+// store owns db from now on and closes it in Close.
+func New(db *sql.DB, classify Classifier) *Store {
+	return &Store{db: db, classify: classify}
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// wrap gives err the operation it failed in and, for the driver errors
+// callers can act on, the matching sentinel. nil stays nil.
+func (s *Store) wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	op := fmt.Sprintf(format, args...)
+	switch s.classify(err) {
+	case Duplicate:
+		return fmt.Errorf("%s: %w (%v)", op, storage.ErrConflict, err)
+	case MissingRef:
+		return fmt.Errorf("%s: %w (%v)", op, storage.ErrNotFound, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// errRace asks inTx for another attempt: the transaction found that a
+// concurrent one changed what it had read.
+var errRace = errors.New("changed concurrently")
+
+// maxAttempts bounds the runs of one transaction. Races only happen between
+// the two users of one friendship acting at the same instant, so the second
+// run nearly always settles it; the bound only stops a pathological loop.
+const maxAttempts = 4
+
+// inTx runs fn in a write transaction, again when the database reports a
+// deadlock or fn reports a race, at most maxAttempts times.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for range maxAttempts {
+		err = s.runTx(ctx, fn)
+		if !errors.Is(err, errRace) && s.classify(err) != Retry {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback() // fn's error is the one that matters
+		return err
+	}
+	return tx.Commit()
+}
+
+// affected returns how many rows an INSERT, UPDATE or DELETE touched. The
+// MySQL backend counts matched rows, not changed ones, so an UPDATE to the
+// same value still counts.
+func affected(res sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
