@@ -21,6 +21,7 @@ var (
 // account runs register, login and resume in their own goroutine: they
 // hash passwords and query the store, which no event loop or actor may wait on.
 func (h *Hub) account(r *request) {
+	defer func() { <-h.accountSlots }()
 	ctx, cancel := h.storeCtx()
 	defer cancel()
 	var err error

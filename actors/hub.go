@@ -29,8 +29,9 @@ type Hub struct {
 	failIP      *Limiter
 	registerIP  *Limiter
 
-	inflight atomic.Int64
-	now      func() time.Time
+	inflight     atomic.Int64
+	accountSlots chan struct{} // bounds concurrent register/login/resume flows
+	now          func() time.Time
 }
 
 // NewHub starts the actor system and the password hasher.
@@ -46,6 +47,9 @@ func NewHub(store storage.Store, auth configs.Auth, acfg configs.Actors, log *sl
 		failIP:      NewLimiter(auth.FailPerIP, auth.FailWindow),
 		registerIP:  NewLimiter(auth.RegisterPerIP, auth.FailWindow),
 		now:         time.Now,
+		// Every flow waits for at most one hash: beyond the workers and their
+		// queue, a flow could only wait to be refused.
+		accountSlots: make(chan struct{}, auth.EffectiveHashWorkers()+auth.HashQueue),
 	}
 	h.dir = newDirectory(h)
 	return h
@@ -73,7 +77,12 @@ func (h *Hub) HandleRequest(c Conn, req protocol.Request) {
 			h.fail(r, protocol.Errorf(protocol.CodeConflict, "already logged in as %s; log out first", r.sess.user))
 			return
 		}
-		go h.account(r)
+		select {
+		case h.accountSlots <- struct{}{}:
+			go h.account(r)
+		default:
+			h.fail(r, protocol.Errorf(protocol.CodeUnavailable, "server busy, retry later"))
+		}
 	default:
 		if !knownType(req.Type) {
 			h.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", req.Type))

@@ -3,6 +3,7 @@ package actors
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -15,6 +16,7 @@ import (
 type userState struct {
 	sessions  map[uint64]*userSession
 	friends   map[string]string // other user → storage.Friend* state; nil until loaded
+	profile   *protocol.Profile // cached after the first user.get; nil when unknown
 	announced bool              // friends were told this user is online
 	queue     []any             // requests and attaches waiting while busy
 	busy      bool              // a storage job is running
@@ -69,7 +71,6 @@ func (a *userActor) Receive(ctx actor.Context) {
 		}
 	case *actor.Restarting:
 		a.hub.log.Warn("user actor restarting", "user", a.name)
-		a.st.busy = false // the job that crashed will not come back
 	case *actor.ReceiveTimeout:
 		a.maybePassivate(ctx)
 	case *request, *attach:
@@ -86,6 +87,8 @@ func (a *userActor) Receive(ctx actor.Context) {
 		a.handleDetach(m)
 	case *jobDone:
 		a.handleJobDone(ctx, m)
+	case retryLoad:
+		a.loadFriends(ctx)
 	case *friendEvent:
 		a.handleFriendEvent(m)
 	case *presenceEvent:
@@ -159,13 +162,22 @@ func (a *userActor) job(ctx actor.Context, r *request, fn func(context.Context) 
 	}()
 }
 
+// retryLoad asks the actor to try loading its friends again.
+type retryLoad struct{}
+
 func (a *userActor) handleJobDone(ctx actor.Context, m *jobDone) {
 	a.st.busy = false
 	switch {
 	case m.err != nil && m.req != nil:
 		a.hub.fail(m.req, m.err)
 	case m.err != nil:
-		a.hub.log.Error("user actor job failed", "user", a.name, "err", m.err)
+		// Only the friends load runs without a request. Requests keep waiting
+		// for it (the actor stays busy) and it is retried after a pause.
+		a.hub.log.Error("load friends failed; retrying", "user", a.name, "err", m.err)
+		a.st.busy = true
+		self, root := ctx.Self(), a.hub.system.Root
+		time.AfterFunc(a.hub.acfg.RestartBackoff*10, func() { root.Send(self, retryLoad{}) })
+		return
 	default:
 		data := m.data
 		if m.then != nil {
@@ -180,9 +192,6 @@ func (a *userActor) handleJobDone(ctx actor.Context, m *jobDone) {
 		a.st.queue[0] = nil
 		a.st.queue = a.st.queue[1:]
 		a.process(ctx, next)
-	}
-	if m.err != nil && m.req == nil && a.st.friends == nil {
-		a.loadFriends(ctx) // retry the friends load; requests wait meanwhile
 	}
 }
 

@@ -15,7 +15,11 @@ func (a *userActor) userGet(ctx actor.Context, r *request) {
 		a.hub.fail(r, err)
 		return
 	}
-	a.job(ctx, r, a.profile, nil)
+	if a.st.profile != nil {
+		a.hub.reply(r, *a.st.profile)
+		return
+	}
+	a.job(ctx, r, a.profile, a.cacheProfile)
 }
 
 func (a *userActor) profile(sctx context.Context) (any, error) {
@@ -24,6 +28,13 @@ func (a *userActor) profile(sctx context.Context) (any, error) {
 		return nil, err
 	}
 	return protocol.Profile{User: u.Name, Email: u.Email, Created: u.Created}, nil
+}
+
+// cacheProfile keeps the profile: only this actor changes it.
+func (a *userActor) cacheProfile(_ actor.Context, data any) any {
+	p := data.(protocol.Profile)
+	a.st.profile = &p
+	return p
 }
 
 func (a *userActor) userUpdate(ctx actor.Context, r *request) {
@@ -37,7 +48,7 @@ func (a *userActor) userUpdate(ctx actor.Context, r *request) {
 			return nil, err
 		}
 		return a.profile(sctx)
-	}, nil)
+	}, a.cacheProfile)
 }
 
 func (a *userActor) logout(ctx actor.Context, r *request) {
