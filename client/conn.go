@@ -1,0 +1,298 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"huddle/protocol"
+)
+
+// result is what the reader hands to a waiting Call.
+type result struct {
+	msg protocol.Incoming
+	err error
+}
+
+// conn is one TCP connection and everything whose life ends with it: the
+// requests waiting for a response, the reader and the heartbeat. A Client
+// replaces its conn on Reconnect; a conn is never reused.
+type conn struct {
+	nc       net.Conn
+	hello    protocol.HelloReply
+	maxFrame int
+
+	// wsem serializes writes. It is a one-slot channel rather than a
+	// sync.Mutex so that a caller queued behind a slow write can give up
+	// when its context ends.
+	wsem chan struct{}
+
+	mu      sync.Mutex
+	pending map[uint64]chan<- result // nil once the connection is lost
+	err     error                    // why the connection was lost
+	notice  *protocol.Error          // an id-less error frame: the server's last word
+
+	done chan struct{} // closed when the connection is lost
+	wg   sync.WaitGroup
+}
+
+func newConn(nc net.Conn) *conn {
+	return &conn{
+		nc:       nc,
+		maxFrame: protocol.DefaultMaxFrame,
+		wsem:     make(chan struct{}, 1),
+		pending:  make(map[uint64]chan<- result),
+		done:     make(chan struct{}),
+	}
+}
+
+// handshake sends hello with id and reads frames until its reply arrives,
+// before any reader goroutine exists. Pushes that arrive first go to deliver.
+func (cn *conn) handshake(ctx context.Context, br *bufio.Reader, id uint64, name string, deliver func(protocol.Push)) error {
+	// Interrupt the exchange when ctx ends; the context's own deadline is
+	// not copied to the socket so that a timeout reads as ctx.Err().
+	stop := context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Unix(1, 0)) })
+	err := cn.exchangeHello(br, id, name, deliver)
+	stop()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	return cn.nc.SetDeadline(time.Time{})
+}
+
+func (cn *conn) exchangeHello(br *bufio.Reader, id uint64, name string, deliver func(protocol.Push)) error {
+	frame, err := protocol.EncodeRequest(id, protocol.TypeHello, protocol.Hello{Version: protocol.Version, Client: name})
+	if err != nil {
+		return err
+	}
+	if _, err := cn.nc.Write(frame); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	for {
+		m, err := readIncoming(br, protocol.DefaultMaxFrame)
+		if err != nil {
+			return fmt.Errorf("read hello reply: %w", err)
+		}
+		if m.IsPush() {
+			deliver(protocol.Push{Type: m.Type, Data: m.Data})
+			continue
+		}
+		if m.ID != id && m.ID != 0 {
+			return fmt.Errorf("hello reply has id %d, want %d", m.ID, id)
+		}
+		if err := decodeResult(m, &cn.hello); err != nil {
+			return err
+		}
+		if cn.hello.MaxFrame > 0 {
+			cn.maxFrame = cn.hello.MaxFrame
+		}
+		return nil
+	}
+}
+
+func readIncoming(br *bufio.Reader, maxFrame int) (protocol.Incoming, error) {
+	payload, err := protocol.ReadFrame(br, maxFrame)
+	if err != nil {
+		return protocol.Incoming{}, err
+	}
+	m, err := protocol.DecodeIncoming(payload)
+	if err != nil {
+		// DecodeIncoming rejects a frame with neither id nor type, but that
+		// is exactly the id-0 error (protocol.EncodeError(0, …)) a server
+		// sends about a request it could not parse, before closing.
+		var r protocol.Response
+		if json.Unmarshal(payload, &r) == nil && r.ID == 0 && r.Error != nil {
+			return protocol.Incoming{Error: r.Error}, nil
+		}
+	}
+	return m, err
+}
+
+// decodeResult turns a response into resp or a *protocol.Error. Data is
+// decoded leniently: a newer server may add fields.
+func decodeResult(m protocol.Incoming, resp any) error {
+	if !m.OK {
+		if m.Error == nil {
+			return protocol.Errorf(protocol.CodeInternal, "error response without an error")
+		}
+		return m.Error
+	}
+	if resp == nil || len(m.Data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(m.Data, resp); err != nil {
+		return fmt.Errorf("decode response data: %w", err)
+	}
+	return nil
+}
+
+// readLoop is the connection's only reader. It must never block on a
+// consumer: responses go to one-slot channels, pushes to deliver, which drops.
+func (cn *conn) readLoop(br *bufio.Reader, deliver func(protocol.Push)) {
+	defer cn.wg.Done()
+	for {
+		m, err := readIncoming(br, cn.maxFrame)
+		if err != nil {
+			cn.fail(err)
+			return
+		}
+		switch {
+		case m.IsPush():
+			deliver(protocol.Push{Type: m.Type, Data: m.Data})
+		case m.ID == 0:
+			// The server reports a fatal problem without an id just before
+			// it closes the connection; keep it to explain the loss.
+			cn.mu.Lock()
+			cn.notice = m.Error
+			cn.mu.Unlock()
+		default:
+			cn.mu.Lock()
+			ch := cn.pending[m.ID]
+			delete(cn.pending, m.ID)
+			cn.mu.Unlock()
+			if ch != nil { // nil: the caller gave up
+				ch <- result{msg: m}
+			}
+		}
+	}
+}
+
+// heartbeat pings every interval and gives the connection up when a ping is
+// not answered within one interval, so that a half-open TCP connection is
+// noticed by callers waiting on Done.
+func (cn *conn) heartbeat(interval time.Duration, nextID func() uint64) {
+	defer cn.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-cn.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), interval)
+		err := cn.call(ctx, nextID(), protocol.TypePing, protocol.Ping{}, nil)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			cn.fail(fmt.Errorf("no reply to ping within %v", interval))
+			return
+		}
+	}
+}
+
+// call sends one request and waits for its response.
+func (cn *conn) call(ctx context.Context, id uint64, typ string, req, resp any) error {
+	frame, err := protocol.EncodeRequest(id, typ, req)
+	if err != nil {
+		return err
+	}
+	if n := len(frame) - protocol.HeaderSize; n > cn.maxFrame {
+		return protocol.Errorf(protocol.CodeTooLarge, "%s request of %d bytes exceeds the server's max_frame of %d", typ, n, cn.maxFrame)
+	}
+	ch := make(chan result, 1)
+	cn.mu.Lock()
+	if cn.pending == nil {
+		err := cn.err
+		cn.mu.Unlock()
+		return err
+	}
+	cn.pending[id] = ch
+	cn.mu.Unlock()
+
+	if err := cn.write(ctx, frame); err != nil {
+		cn.forget(id)
+		return err
+	}
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return r.err
+		}
+		return decodeResult(r.msg, resp)
+	case <-ctx.Done():
+		cn.forget(id)
+		return ctx.Err()
+	}
+}
+
+func (cn *conn) forget(id uint64) {
+	cn.mu.Lock()
+	delete(cn.pending, id)
+	cn.mu.Unlock()
+}
+
+func (cn *conn) write(ctx context.Context, frame []byte) error {
+	select {
+	case cn.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-cn.done:
+		return cn.lostErr()
+	}
+	defer func() { <-cn.wsem }()
+	dl, _ := ctx.Deadline() // zero: no deadline
+	_ = cn.nc.SetWriteDeadline(dl)
+	n, err := cn.nc.Write(frame)
+	switch {
+	case err == nil:
+		return nil
+	case n == 0 && errors.Is(err, os.ErrDeadlineExceeded):
+		// Nothing went out, so the stream is intact and stays usable.
+		return context.DeadlineExceeded
+	}
+	// Half a frame on the wire desynchronizes the stream for good.
+	cn.fail(fmt.Errorf("write: %w", err))
+	return cn.lostErr()
+}
+
+func (cn *conn) lostErr() error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.err
+}
+
+// fail marks the connection lost (the first cause wins), closes the socket
+// and fails every waiting call.
+func (cn *conn) fail(cause error) {
+	cn.mu.Lock()
+	if cn.pending == nil {
+		cn.mu.Unlock()
+		return
+	}
+	switch {
+	case errors.Is(cause, ErrClosed):
+		cn.err = ErrClosed
+	case cn.notice != nil:
+		cn.err = fmt.Errorf("%w: %w", ErrConnectionLost, cn.notice)
+	case errors.Is(cause, io.EOF) || errors.Is(cause, io.ErrUnexpectedEOF):
+		cn.err = fmt.Errorf("%w: server closed the connection", ErrConnectionLost)
+	default:
+		cn.err = fmt.Errorf("%w: %w", ErrConnectionLost, cause)
+	}
+	pending := cn.pending
+	cn.pending = nil
+	close(cn.done)
+	err := cn.err
+	cn.mu.Unlock()
+
+	_ = cn.nc.Close()
+	for _, ch := range pending {
+		ch <- result{err: err}
+	}
+}
+
+// shutdown closes the connection and waits for its goroutines.
+func (cn *conn) shutdown(cause error) {
+	cn.fail(cause)
+	cn.wg.Wait()
+}

@@ -1,0 +1,12 @@
+// Package client is Huddle's Go client library: it dials the control
+// protocol (DESIGN §1), says hello, pipelines requests over one TCP connection
+// and hands server pushes to the caller on a bounded channel. It owns one
+// connection at a time and the session token that lets it resume after a
+// reconnect.
+//
+// It imports only the protocol package and the standard library, so that it
+// builds on every OS the CLI ships for; it must not learn about the server's
+// internals, and it never blocks its reader on a slow push consumer (pushes
+// are dropped and counted instead, because a blocked reader would also stall
+// every response).
+package client
