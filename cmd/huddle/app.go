@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// app is one invocation's settings and streams. Global flags bind to its
+// fields on every FlagSet, so they may come before or after the command.
+type app struct {
+	server    string
+	serverSet bool // --server or HUDDLE_SERVER chose the address explicitly
+	home      string
+	json      bool
+
+	stdin  io.Reader
+	lines  *bufio.Reader // stdin read line by line, created on first use
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
+	a := &app{server: defaultServer, stdin: stdin, stdout: stdout, stderr: stderr}
+	if s := os.Getenv("HUDDLE_SERVER"); s != "" {
+		a.server, a.serverSet = s, true
+	}
+	a.home = os.Getenv("HUDDLE_HOME")
+	if a.home == "" {
+		if dir, err := os.UserHomeDir(); err == nil {
+			a.home = filepath.Join(dir, ".huddle")
+		}
+	}
+	return a
+}
+
+// serverFlag records that --server was given, so that the address in a
+// saved session does not override it.
+type serverFlag struct{ a *app }
+
+func (f serverFlag) String() string {
+	if f.a == nil {
+		return ""
+	}
+	return f.a.server
+}
+
+func (f serverFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("empty address")
+	}
+	f.a.server, f.a.serverSet = s, true
+	return nil
+}
+
+// newFlagSet returns a FlagSet that already holds the global flags. Errors
+// and help are printed by the caller, not by package flag.
+func (a *app) newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(serverFlag{a}, "server", "server address HOST:PORT (env HUDDLE_SERVER)")
+	fs.StringVar(&a.home, "home", a.home, "session directory (env HUDDLE_HOME)")
+	fs.BoolVar(&a.json, "json", a.json, "print results as JSON, one object per line")
+	return fs
+}
+
+// flagError turns a flag parse error into a usage error, or prints help.
+func (a *app) flagError(err error, cmd string) error {
+	if errors.Is(err, flag.ErrHelp) {
+		a.printUsage(a.stdout, cmd)
+		return err
+	}
+	if cmd == "" {
+		return usageErrorf("%v", err)
+	}
+	return usageErrorf("%s: %v", cmd, err)
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}

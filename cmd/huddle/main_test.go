@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// huddle runs the CLI in-process with HUDDLE_HOME and HUDDLE_SERVER as the
+// test set them.
+func huddle(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// isolate gives the test its own home and a server address nothing listens on.
+func isolate(t *testing.T) string {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), "home")
+	t.Setenv("HUDDLE_HOME", home)
+	t.Setenv("HUDDLE_SERVER", closedAddr(t))
+	return home
+}
+
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"no command", nil, "no command"},
+		{"unknown command", []string{"bogus"}, `unknown command "bogus"`},
+		{"group without subcommand", []string{"friend"}, "missing subcommand"},
+		{"unknown subcommand", []string{"friend", "poke", "bob"}, `unknown command "friend poke"`},
+		{"register without name", []string{"register", "--email", "a@example.com"}, "missing argument"},
+		{"register without email", []string{"register", "alice"}, "--email is required"},
+		{"login without name", []string{"login"}, "missing argument"},
+		{"login with two names", []string{"login", "alice", "bob"}, `unexpected argument "bob"`},
+		{"whoami with argument", []string{"whoami", "alice"}, "unexpected argument"},
+		{"friend add without name", []string{"friend", "add"}, "missing argument"},
+		{"friend list with argument", []string{"friend", "list", "x"}, "unexpected argument"},
+		{"unknown global flag", []string{"--bogus", "whoami"}, "flag provided but not defined"},
+		{"unknown command flag", []string{"whoami", "--bogus"}, "flag provided but not defined"},
+		{"flag without value", []string{"profile", "--email"}, "flag needs an argument"},
+		{"bad count", []string{"listen", "--count", "x"}, "invalid value"},
+		{"negative count", []string{"listen", "--count", "-1"}, "must not be negative"},
+		{"bad timeout", []string{"listen", "--timeout", "soon"}, "invalid value"},
+		{"empty server", []string{"--server", "", "whoami"}, "empty address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			code, stdout, stderr := huddle(t, "", tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
+			}
+			if strings.Contains(stdout, "{") {
+				t.Fatalf("stdout %q on a usage error", stdout)
+			}
+		})
+	}
+}
+
+func TestUsageErrorJSON(t *testing.T) {
+	isolate(t)
+	code, _, stderr := huddle(t, "", "login", "--json")
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if code != 2 || json.Unmarshal([]byte(stderr), &e) != nil || e.Error.Code != "bad_request" || e.Error.Message == "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestPasswordInputErrors(t *testing.T) {
+	isolate(t)
+	if code, _, stderr := huddle(t, "", "register", "alice", "--email", "a@example.com"); code != 2 || !strings.Contains(stderr, "password") {
+		t.Fatalf("register with empty stdin: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := huddle(t, "\n", "login", "alice"); code != 2 || !strings.Contains(stderr, "empty line") {
+		t.Fatalf("login with an empty line: exit %d, %q", code, stderr)
+	}
+	writeSession(t, session{Server: os.Getenv("HUDDLE_SERVER"), User: "alice", Token: "tok-alice"})
+	if code, _, stderr := huddle(t, "only-the-old-one\n", "passwd"); code != 2 || !strings.Contains(stderr, "no more lines") {
+		t.Fatalf("passwd with one line: exit %d, %q", code, stderr)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	isolate(t)
+	for _, args := range [][]string{{"--version"}, {"whoami", "--version"}} {
+		code, stdout, _ := huddle(t, "", args...)
+		if args[0] == "--version" && (code != 0 || !strings.HasPrefix(stdout, "huddle "+version)) {
+			t.Fatalf("%v: exit %d, %q", args, code, stdout)
+		}
+		if args[0] != "--version" && code != 2 {
+			t.Fatalf("%v: exit %d, want 2 (--version is not a command flag)", args, code)
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"login", "-h"}, {"help", "friend"}} {
+		code, stdout, _ := huddle(t, "", args...)
+		if code != 0 || !strings.Contains(stdout, "usage: huddle") {
+			t.Fatalf("%v: exit %d, %q", args, code, stdout)
+		}
+	}
+	_, stdout, _ := huddle(t, "", "help", "friend")
+	if !strings.Contains(stdout, "friend accept NAME") || strings.Contains(stdout, "register") {
+		t.Fatalf("help friend lists:\n%s", stdout)
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	tests := []struct {
+		args  []string
+		pos   []string
+		email string
+		json  bool
+	}{
+		{[]string{"alice", "--email", "a@x.io"}, []string{"alice"}, "a@x.io", false},
+		{[]string{"--email=a@x.io", "alice", "--json"}, []string{"alice"}, "a@x.io", true},
+		{[]string{"alice", "--", "--json"}, []string{"alice", "--json"}, "", false},
+		{[]string{"a", "b", "--json", "c"}, []string{"a", "b", "c"}, "", true},
+	}
+	for _, tt := range tests {
+		a := newApp(nil, nil, nil)
+		cl := &cmdLine{cmd: &command{name: "t"}, a: a, fs: a.newFlagSet("t"), args: tt.args}
+		email := cl.fs.String("email", "", "")
+		pos, err := cl.parse(0, -1)
+		if err != nil || strings.Join(pos, " ") != strings.Join(tt.pos, " ") || *email != tt.email || a.json != tt.json {
+			t.Errorf("%q: pos %q email %q json %v err %v", tt.args, pos, *email, a.json, err)
+		}
+	}
+}
+
+func writeSession(t *testing.T, s session) {
+	t.Helper()
+	a := newApp(nil, nil, nil)
+	if err := a.saveSession(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSessionFile(t *testing.T) {
+	home := isolate(t)
+	a := newApp(nil, nil, nil)
+	if _, err := a.loadSession(); err == nil || !strings.Contains(err.Error(), "not logged in") {
+		t.Fatalf("load without a session: %v", err)
+	}
+	want := session{Server: "127.0.0.1:7700", User: "alice", Token: "tok-alice"}
+	if err := a.saveSession(want); err != nil {
+		t.Fatal(err)
+	}
+	want.Token = "tok-newer" // overwrite in place
+	if err := a.saveSession(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.loadSession()
+	if err != nil || got != want {
+		t.Fatalf("load = %+v, %v", got, err)
+	}
+	if runtime.GOOS != "windows" {
+		for path, mode := range map[string]os.FileMode{home: 0o700, filepath.Join(home, sessionFile): 0o600} {
+			fi, err := os.Stat(path)
+			if err != nil || fi.Mode().Perm() != mode {
+				t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode().Perm(), err, mode)
+			}
+		}
+	}
+	entries, _ := os.ReadDir(home)
+	if len(entries) != 1 {
+		t.Errorf("home holds %d entries, want only %s", len(entries), sessionFile)
+	}
+	if err := os.WriteFile(filepath.Join(home, sessionFile), []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.loadSession(); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("load of a damaged file: %v", err)
+	}
+	if err := a.removeSession(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.removeSession(); err != nil {
+		t.Fatalf("second remove: %v", err)
+	}
+}
+
+func TestNotLoggedIn(t *testing.T) {
+	isolate(t)
+	for _, args := range [][]string{{"whoami"}, {"whoami", "--json"}, {"--json", "friend", "list"}, {"logout"}} {
+		code, _, stderr := huddle(t, "", args...)
+		if code != 1 || !strings.Contains(stderr, "not logged in") || !strings.Contains(stderr, "huddle login") {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+		if strings.Contains(strings.Join(args, " "), "--json") && !strings.Contains(stderr, `"code":"unauthorized"`) {
+			t.Fatalf("%v: stderr %q, want code unauthorized", args, stderr)
+		}
+	}
+}
+
+func TestNetworkError(t *testing.T) {
+	isolate(t)
+	code, _, stderr := huddle(t, "correct horse\n", "--json", "login", "alice")
+	if code != 1 || !strings.Contains(stderr, `"code":"unavailable"`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
