@@ -63,6 +63,8 @@ type Session struct {
 	Expires time.Time `json:"expires"`
 	// FriendRequests lists the users waiting for this user to accept them.
 	FriendRequests []string `json:"friend_requests"`
+	// Unread lists the conversations with messages the user has not read.
+	Unread []UnreadCount `json:"unread"`
 }
 
 // Logout ends the connection's session.
