@@ -28,6 +28,7 @@ type Config struct {
 	Net     Net     `yaml:"net"`
 	Auth    Auth    `yaml:"auth"`
 	Actors  Actors  `yaml:"actors"`
+	Chat    Chat    `yaml:"chat"`
 	Storage Storage `yaml:"storage"`
 }
 
@@ -71,6 +72,16 @@ type Actors struct {
 	RestartWindow  time.Duration `yaml:"restart_window"`
 	RequestQueue   int           `yaml:"request_queue"`
 	StoreTimeout   time.Duration `yaml:"store_timeout"`
+}
+
+// Chat configures messaging and the group-commit message writer.
+type Chat struct {
+	MaxText     int           `yaml:"max_text"`     // bytes of one message's text
+	BatchSize   int           `yaml:"batch_size"`   // messages in one commit at most
+	BatchDelay  time.Duration `yaml:"batch_delay"`  // wait for more messages before a commit
+	WriterQueue int           `yaml:"writer_queue"` // messages waiting for the writer; beyond it `unavailable`
+	GroupIdle   time.Duration `yaml:"group_idle"`   // an idle conversation actor stops after this long
+	MaxMembers  int           `yaml:"max_group_members"` // members of one group at most
 }
 
 // Storage configures the database backends.
@@ -122,6 +133,14 @@ func DefaultConfig() Config {
 			RestartWindow:  10 * time.Second,
 			RequestQueue:   256,
 			StoreTimeout:   10 * time.Second,
+		},
+		Chat: Chat{
+			MaxText:     16 << 10,
+			BatchSize:   500,
+			BatchDelay:  0,
+			WriterQueue: 65536,
+			GroupIdle:   2 * time.Minute,
+			MaxMembers:  10000,
 		},
 		Storage: Storage{
 			SQLiteBusyTimeout: 5 * time.Second,
@@ -298,6 +317,17 @@ func (c *Config) Validate() error {
 	positive("actors.restart_window", int64(c.Actors.RestartWindow))
 	positive("actors.request_queue", int64(c.Actors.RequestQueue))
 	positive("actors.store_timeout", int64(c.Actors.StoreTimeout))
+	positive("chat.max_text", int64(c.Chat.MaxText))
+	if c.Chat.MaxText > c.Net.MaxFrame/2 {
+		bad("chat.max_text", "must be at most half of net.max_frame (%d)", c.Net.MaxFrame)
+	}
+	positive("chat.batch_size", int64(c.Chat.BatchSize))
+	if c.Chat.BatchDelay < 0 || c.Chat.BatchDelay > time.Second {
+		bad("chat.batch_delay", "must be 0-1s")
+	}
+	positive("chat.writer_queue", int64(c.Chat.WriterQueue))
+	positive("chat.group_idle", int64(c.Chat.GroupIdle))
+	positive("chat.max_group_members", int64(c.Chat.MaxMembers))
 	s := c.Storage
 	positive("storage.sqlite_busy_timeout", int64(s.SQLiteBusyTimeout))
 	positive("storage.sqlite_max_conns", int64(s.SQLiteMaxConns))
