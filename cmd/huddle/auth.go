@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -61,14 +62,22 @@ func cmdLogin(ctx context.Context, a *app, cl *cmdLine) error {
 			return err
 		}
 		out := struct {
-			User           string    `json:"user"`
-			Server         string    `json:"server"`
-			Expires        time.Time `json:"expires"`
-			FriendRequests []string  `json:"friend_requests"`
-		}{sess.User, a.server, sess.Expires, nonNil(sess.FriendRequests)}
+			User           string                 `json:"user"`
+			Server         string                 `json:"server"`
+			Expires        time.Time              `json:"expires"`
+			FriendRequests []string               `json:"friend_requests"`
+			Unread         []protocol.UnreadCount `json:"unread"`
+		}{sess.User, a.server, sess.Expires, nonNil(sess.FriendRequests), nonNil(sess.Unread)}
 		text := "logged in as " + sess.User
 		if len(sess.FriendRequests) > 0 {
 			text += "\nfriend requests from: " + strings.Join(sess.FriendRequests, ", ")
+		}
+		if len(sess.Unread) > 0 {
+			unread := make([]string, len(sess.Unread))
+			for i, u := range sess.Unread {
+				unread[i] = fmt.Sprintf("%s (%d)", chatLabel(u.User, u.Group), u.Count)
+			}
+			text += "\nunread messages: " + strings.Join(unread, ", ")
 		}
 		return a.print(out, "%s", text)
 	})

@@ -19,9 +19,6 @@ func startFake(t *testing.T, setup ...func(*clifake.Server)) *clifake.Server {
 	t.Helper()
 	isolate(t)
 	setup = append([]func(*clifake.Server){func(s *clifake.Server) {
-		reply := func(data any) clifake.Handler {
-			return func(c *clifake.Conn, req protocol.Request) { c.Reply(req.ID, data) }
-		}
 		s.Handlers[protocol.TypeAuthRegister] = func(c *clifake.Conn, req protocol.Request) {
 			var r protocol.Register
 			if err := protocol.DecodeData(req.Data, &r); err != nil {
@@ -30,14 +27,14 @@ func startFake(t *testing.T, setup ...func(*clifake.Server)) *clifake.Server {
 			}
 			c.Reply(req.ID, protocol.RegisterReply{User: r.Name})
 		}
-		s.Handlers[protocol.TypeUserGet] = reply(protocol.Profile{User: "alice", Email: "alice@example.com"})
+		s.Handlers[protocol.TypeUserGet] = clifake.Reply(protocol.Profile{User: "alice", Email: "alice@example.com"})
 		s.Handlers[protocol.TypeUserUpdate] = func(c *clifake.Conn, req protocol.Request) {
 			var u protocol.UserUpdate
 			_ = protocol.DecodeData(req.Data, &u)
 			c.Reply(req.ID, protocol.Profile{User: "alice", Email: u.Email})
 		}
-		s.Handlers[protocol.TypeFriendAdd] = reply(protocol.FriendState{User: "bob", State: protocol.FriendRequested})
-		s.Handlers[protocol.TypeFriendList] = reply(protocol.FriendListReply{Friends: []protocol.Friend{
+		s.Handlers[protocol.TypeFriendAdd] = clifake.Reply(protocol.FriendState{User: "bob", State: protocol.FriendRequested})
+		s.Handlers[protocol.TypeFriendList] = clifake.Reply(protocol.FriendListReply{Friends: []protocol.Friend{
 			{User: "bob", State: protocol.FriendAccepted, Online: true},
 			{User: "carol", State: protocol.FriendPending},
 		}})

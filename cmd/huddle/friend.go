@@ -12,7 +12,7 @@ func friendCommands() []command {
 		{"friend add", "NAME", "ask NAME to be your friend", friendChange((*client.Client).FriendAdd)},
 		{"friend accept", "NAME", "accept NAME's friend request", friendChange((*client.Client).FriendAccept)},
 		{"friend remove", "NAME", "end a friendship or refuse a request", friendChange(removeFriend)},
-		{"friend list", "", "list friends and requests", cmdFriendList},
+		{"friend list", "", "list friends and requests", listCommand((*client.Client).FriendList, "no friends yet", friendRow)},
 	}
 }
 
@@ -54,21 +54,11 @@ func friendText(st protocol.FriendState) string {
 	return st.User + ": " + st.State
 }
 
-func cmdFriendList(ctx context.Context, a *app, cl *cmdLine) error {
-	if _, err := cl.parse(0, 0); err != nil {
-		return err
+func friendRow(f protocol.Friend) []string { return []string{f.User, f.State, onlineText(f.Online)} }
+
+func onlineText(online bool) string {
+	if online {
+		return "online"
 	}
-	return a.withSession(ctx, func(ctx context.Context, c *client.Client) error {
-		friends, err := c.FriendList(ctx)
-		if err != nil {
-			return err
-		}
-		return printList(a, friends, "no friends yet", func(f protocol.Friend) []string {
-			online := "offline"
-			if f.Online {
-				online = "online"
-			}
-			return []string{f.User, f.State, online}
-		})
-	})
+	return "offline"
 }

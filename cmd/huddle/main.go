@@ -39,7 +39,7 @@ type command struct {
 // returning its rows in its own file and one entry here. (Functions rather
 // than variables: the rows refer to commands that print the table.)
 func commands() []command {
-	return slices.Concat(authCommands(), friendCommands(), listenCommands())
+	return slices.Concat(authCommands(), friendCommands(), chatCommands(), groupCommands(), listenCommands())
 }
 
 func main() {
@@ -128,6 +128,9 @@ func (a *app) usageHint(prefix string) {
 	}
 }
 
+// usageColumn is the width of the command column of the usage text.
+const usageColumn = 40
+
 func (a *app) printUsage(w io.Writer, prefix string) {
 	fmt.Fprintln(w, "usage: huddle [--server HOST:PORT] [--home DIR] [--json] COMMAND [ARGS]")
 	fmt.Fprintln(w, "\ncommands:")
@@ -135,7 +138,13 @@ func (a *app) printUsage(w io.Writer, prefix string) {
 		if prefix != "" && c.name != prefix && !strings.HasPrefix(c.name, prefix+" ") {
 			continue
 		}
-		fmt.Fprintf(w, "  %-40s %s\n", strings.TrimSpace(c.name+" "+c.usage), c.summary)
+		line := strings.TrimSpace(c.name + " " + c.usage)
+		if len(line) > usageColumn {
+			// Too long for the column: the summary goes below, aligned.
+			fmt.Fprintf(w, "  %s\n  %-*s %s\n", line, usageColumn, "", c.summary)
+			continue
+		}
+		fmt.Fprintf(w, "  %-*s %s\n", usageColumn, line, c.summary)
 	}
 	fmt.Fprintln(w, "\nglobal flags (before or after the command):")
 	fmt.Fprintln(w, "  --server HOST:PORT  server address (env HUDDLE_SERVER, default "+defaultServer+")")

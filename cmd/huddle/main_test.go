@@ -70,6 +70,24 @@ func TestUsageErrors(t *testing.T) {
 		{"negative count", []string{"listen", "--count", "-1"}, "must not be negative"},
 		{"bad timeout", []string{"listen", "--timeout", "soon"}, "invalid value"},
 		{"empty server", []string{"--server", "", "whoami"}, "empty address"},
+		{"send without text", []string{"send", "bob"}, "missing argument"},
+		{"send empty text", []string{"send", "bob", " "}, "empty message"},
+		{"group send without text", []string{"group", "send", "devs"}, "missing argument"},
+		{"history without name", []string{"history"}, "missing argument"},
+		{"history with two names", []string{"history", "bob", "carol"}, `unexpected argument "carol"`},
+		{"history limit zero", []string{"history", "bob", "--limit", "0"}, "--limit must be 1-200"},
+		{"history limit too big", []string{"group", "history", "devs", "--limit", "201"}, "--limit must be 1-200"},
+		{"history negative before", []string{"history", "bob", "--before", "-1"}, "must not be negative"},
+		{"history after not below before", []string{"history", "bob", "--before", "5", "--after", "5"}, "--after must be below --before"},
+		{"history bad seq", []string{"history", "bob", "--after", "x"}, "invalid value"},
+		{"group create without name", []string{"group", "create"}, "missing argument"},
+		{"group add without users", []string{"group", "add", "devs"}, "missing argument"},
+		{"group remove without users", []string{"group", "remove", "devs"}, "missing argument"},
+		{"group leave with two", []string{"group", "leave", "devs", "ops"}, "unexpected argument"},
+		{"group role bad role", []string{"group", "role", "devs", "bob", "owner"}, "role must be admin or member"},
+		{"group role without role", []string{"group", "role", "devs", "bob"}, "missing argument"},
+		{"group without subcommand", []string{"group"}, "missing subcommand"},
+		{"unread with argument", []string{"unread", "bob"}, "unexpected argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +145,11 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Fatalf("%v: exit %d, %q", args, code, stdout)
 		}
 	}
-	_, stdout, _ := huddle(t, "", "help", "friend")
+	_, stdout, _ := huddle(t, "", "help", "group")
+	if !strings.Contains(stdout, "group send GROUP TEXT") || !strings.Contains(stdout, "group history GROUP [--limit N]") || strings.Contains(stdout, "friend") {
+		t.Fatalf("help group lists:\n%s", stdout)
+	}
+	_, stdout, _ = huddle(t, "", "help", "friend")
 	if !strings.Contains(stdout, "friend accept NAME") || strings.Contains(stdout, "register") {
 		t.Fatalf("help friend lists:\n%s", stdout)
 	}

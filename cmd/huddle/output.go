@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"huddle/client"
 	"huddle/protocol"
@@ -27,6 +28,37 @@ func (a *app) print(v any, format string, args ...any) error {
 // printList writes a list: one JSON object per item with --json, otherwise
 // aligned columns from row, or empty when there are no items.
 func printList[T any](a *app, items []T, empty string, row func(T) []string) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	if err := printItems(a, tw, items, empty, func(it T) string { return strings.Join(row(it), "\t") }); err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+// listCommand makes a command without arguments that prints the list fetch
+// returns, as printList does.
+func listCommand[T any](fetch func(*client.Client, context.Context) ([]T, error), empty string, row func(T) []string) func(context.Context, *app, *cmdLine) error {
+	return func(ctx context.Context, a *app, cl *cmdLine) error {
+		if _, err := cl.parse(0, 0); err != nil {
+			return err
+		}
+		return a.withSession(ctx, func(ctx context.Context, c *client.Client) error {
+			items, err := fetch(c, ctx)
+			if err != nil {
+				return err
+			}
+			return printList(a, items, empty, row)
+		})
+	}
+}
+
+// printLines is printList for free-form lines, such as messages, which
+// must not be cut into columns at their own tabs.
+func printLines[T any](a *app, items []T, empty string, line func(T) string) error {
+	return printItems(a, a.stdout, items, empty, line)
+}
+
+func printItems[T any](a *app, w io.Writer, items []T, empty string, line func(T) string) error {
 	if a.json {
 		for _, it := range items {
 			if err := writeJSON(a.stdout, it); err != nil {
@@ -39,11 +71,24 @@ func printList[T any](a *app, items []T, empty string, row func(T) []string) err
 		_, err := fmt.Fprintln(a.stdout, empty)
 		return err
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	for _, it := range items {
-		fmt.Fprintln(tw, strings.Join(row(it), "\t"))
+		if _, err := fmt.Fprintln(w, line(it)); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
+}
+
+// printable replaces control characters other than newline and tab, so
+// that text from other users cannot drive the terminal (escape sequences
+// that move the cursor, retitle the window, and so on).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
 }
 
 func writeJSON(w io.Writer, v any) error {

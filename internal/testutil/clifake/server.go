@@ -246,6 +246,11 @@ func defaultHandlers() map[string]Handler {
 	}
 }
 
+// Reply returns a handler that answers every request with data.
+func Reply(data any) Handler {
+	return func(c *Conn, req protocol.Request) { c.Reply(req.ID, data) }
+}
+
 // Gone is closed when the connection ends.
 func (c *Conn) Gone() <-chan struct{} { return c.gone }
 
