@@ -10,6 +10,9 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
+// maxIOV is IOV_MAX on Linux and the BSDs: the most buffers one writev(2) takes.
+const maxIOV = 1024
+
 // Conn is one client connection. Its exported methods are safe for concurrent use.
 type Conn struct {
 	id      uint64
@@ -108,11 +111,16 @@ func (c *Conn) Run(context.Context) error {
 	c.queued = 0
 	c.scheduled = false
 	c.mu.Unlock()
-	if c.open && len(batch) > 0 {
-		_, _ = c.gc.Writev(batch)
-		if c.gc.OutboundBuffered() > c.srv.cfg.OutboundQueue {
-			c.srv.slowConsumer(c)
-		}
+	// writev(2) takes at most maxIOV buffers, and gnet's Writev hands it the
+	// slice as is and closes the connection on EINVAL; later chunks queue
+	// behind whatever part of an earlier one the socket did not take.
+	for rest := batch; c.open && len(rest) > 0; {
+		n := min(len(rest), maxIOV)
+		_, _ = c.gc.Writev(rest[:n])
+		rest = rest[n:]
+	}
+	if c.open && c.gc.OutboundBuffered() > c.srv.cfg.OutboundQueue {
+		c.srv.slowConsumer(c)
 	}
 	clear(batch)
 	c.mu.Lock()
@@ -124,9 +132,13 @@ func (c *Conn) Run(context.Context) error {
 }
 
 // Close closes the connection after the frames already queued are written.
-func (c *Conn) Close() {
+func (c *Conn) Close() { c.close() }
+
+// close is Close reporting whether this call started the close, so that a
+// disconnect several goroutines ask for at once is counted once.
+func (c *Conn) close() bool {
 	if c.closing.Swap(true) {
-		return
+		return false
 	}
 	// The close is queued behind any flush already scheduled, and gnet writes
 	// what is left in the outbound buffer before it closes the socket.
@@ -137,6 +149,7 @@ func (c *Conn) Close() {
 		}
 		return nil
 	}))
+	return true
 }
 
 // CloseWith sends one last frame and closes.

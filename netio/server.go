@@ -65,6 +65,8 @@ type Server struct {
 	done     chan error
 	draining atomic.Bool
 	nextID   atomic.Uint64
+	stopOnce sync.Once
+	stopErr  error
 
 	conns sync.Map // id → *Conn
 
@@ -123,8 +125,14 @@ func (s *Server) Addr() netip.AddrPort { return s.addr }
 func (s *Server) Drain() { s.draining.Store(true) }
 
 // Stop closes every connection after flushing what is queued to it, and
-// stops the event loops.
+// stops the event loops. It is idempotent: later calls wait for the first
+// and return its result.
 func (s *Server) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
+	return s.stopErr
+}
+
+func (s *Server) stop(ctx context.Context) error {
 	s.Drain()
 	if err := s.eng.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stop gnet: %w", err)
@@ -182,7 +190,6 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c.lastSeen.Store(now.UnixNano())
 	gc.SetContext(c)
 	s.conns.Store(c.id, c)
-	s.active.Add(1)
 	s.accepted.Add(1)
 	return nil, gnet.None
 }
@@ -191,15 +198,19 @@ func (s *Server) admit(ip netip.Addr) *protocol.Error {
 	if s.draining.Load() {
 		return protocol.Errorf(protocol.CodeUnavailable, "server is shutting down")
 	}
+	// OnOpen runs on every loop at once: the global slot is checked and
+	// taken under the same lock as the per-IP one, or both loops could take
+	// the last one.
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
 	if s.active.Load() >= int64(s.cfg.MaxConns) {
 		return protocol.Errorf(protocol.CodeUnavailable, "server is full")
 	}
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
 	if s.perIP[ip] >= s.cfg.MaxConnsPerIP {
 		return protocol.Errorf(protocol.CodeRateLimited, "too many connections from %s", ip)
 	}
 	s.perIP[ip]++
+	s.active.Add(1)
 	return nil
 }
 
@@ -312,13 +323,12 @@ func (s *Server) reply(c *Conn, id uint64, data any) {
 }
 
 func (s *Server) slowConsumer(c *Conn) {
-	if c.closing.Load() {
-		return
+	if !c.close() {
+		return // already closing: another sender hit the limit first
 	}
 	s.slow.Add(1)
 	s.log.Warn("slow consumer disconnected", "conn", c.id, "remote", c.remote.String(),
 		"limit_bytes", s.cfg.OutboundQueue)
-	c.Close()
 }
 
 // OnTick enforces the auth and idle timeouts once a second.
