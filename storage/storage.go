@@ -18,6 +18,8 @@ type Store interface {
 	Users
 	Sessions
 	Friends
+	Messages
+	Groups
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections; callers stop using it first.

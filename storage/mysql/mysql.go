@@ -70,6 +70,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	// Count matched rows, not changed ones: an UPDATE to the same value must
 	// not look like a missing row.
 	cfg.ClientFoundRows = true
+	// Queries stay parameterized in our code, but the driver escapes the
+	// arguments itself instead of preparing, executing and closing a server
+	// statement per call: one round trip instead of three, which is most of
+	// the cost of a small query. It is safe with the utf8mb4 connection
+	// charset, and the driver honours NO_BACKSLASH_ESCAPES.
+	cfg.InterpolateParams = true
 	// Store what SQLite stores: microseconds, truncated, not rounded.
 	if err := cfg.Apply(mysql.TimeTruncate(time.Microsecond)); err != nil {
 		return nil, fmt.Errorf("mysql: %w", err)
@@ -97,7 +103,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		_ = db.Close() // err is the one to report
 		return nil, fmt.Errorf("mysql %s/%s: %w", cfg.Addr, cfg.DBName, err)
 	}
-	return &Store{sqlstore.New(db, classify)}, nil
+	return &Store{sqlstore.New(db, sqlstore.Dialect{
+		Classify:     classify,
+		KeepMarkers:  "ON DUPLICATE KEY UPDATE seq = seq",
+		RowInIndexed: true,
+		ForUpdate:    "FOR UPDATE",
+	})}, nil
 }
 
 func openDB(cfg *mysql.Config) (*sql.DB, error) {

@@ -81,3 +81,13 @@ func TestOpenRejectsDatabaseNames(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAppendMessages(b *testing.B) {
+	storagetest.BenchAppendMessages(b, func(b *testing.B) storage.Store {
+		s, err := mysql.Open(b.Context(), testutil.MySQLDSN(b), mysql.Options{MaxOpenConns: 8, MaxIdleConns: 8})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

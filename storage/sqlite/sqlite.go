@@ -72,6 +72,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// The statement journal of a multi-row INSERT stays in memory, not in a
+	// temporary file written on every batch of messages.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	// Write transactions take the lock at BEGIN: a deferred one that reads
 	// first would fail with SQLITE_BUSY on upgrade instead of waiting.
 	q.Set("_txlock", "immediate")
@@ -96,7 +99,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = db.Close() // the migration error is the one to report
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	return &Store{sqlstore.New(db, classify)}, nil
+	return &Store{sqlstore.New(db, sqlstore.Dialect{
+		Classify:    classify,
+		KeepMarkers: "ON CONFLICT DO NOTHING",
+	})}, nil
 }
 
 func classify(err error) sqlstore.Kind {

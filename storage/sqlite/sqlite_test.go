@@ -52,3 +52,13 @@ func TestOpenRejectsQuestionMark(t *testing.T) {
 		t.Fatal("Open accepted a path with '?'")
 	}
 }
+
+func BenchmarkAppendMessages(b *testing.B) {
+	storagetest.BenchAppendMessages(b, func(b *testing.B) storage.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "huddle.db"), sqlite.Options{MaxOpenConns: 4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

@@ -46,6 +46,17 @@ func Run(t *testing.T, open Opener) {
 		{"RemoveFriend", testRemoveFriend},
 		{"ListFriendsOrder", testListFriendsOrder},
 		{"ConcurrentCrossRequests", testConcurrentCrossRequests},
+		{"AppendSeqs", testAppendSeqs},
+		{"AppendDuplicates", testAppendDuplicates},
+		{"AppendFailsWhole", testAppendFailsWhole},
+		{"AppendLargeBatches", testAppendLargeBatches},
+		{"ConcurrentAppends", testConcurrentAppends},
+		{"HistoryPaging", testHistoryPaging},
+		{"ReadMarkers", testReadMarkers},
+		{"GroupCreate", testGroupCreate},
+		{"GroupMembers", testGroupMembers},
+		{"GroupReadMarkers", testGroupReadMarkers},
+		{"GroupDelete", testGroupDelete},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,7 +74,7 @@ type harness struct {
 	reopen func(t *testing.T) storage.Store
 }
 
-func closeStore(t *testing.T, s storage.Store) {
+func closeStore(t testing.TB, s storage.Store) {
 	if err := s.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}

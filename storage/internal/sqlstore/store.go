@@ -23,18 +23,41 @@ const (
 // wrapped or not.
 type Classifier func(error) Kind
 
+// Dialect is what the shared queries need to know about a backend.
+type Dialect struct {
+	// Classify tells what the driver's errors mean.
+	Classify Classifier
+	// KeepMarkers ends an INSERT INTO read_markers so that a row whose key
+	// exists already is left as it is, and only then: SQLite's ON CONFLICT
+	// DO NOTHING, MySQL's ON DUPLICATE KEY UPDATE (its INSERT IGNORE would
+	// also swallow foreign key and CHECK failures).
+	KeepMarkers string
+	// RowInIndexed says that the planner looks up `(a, b) IN ((?, ?), ...)`
+	// in an index on (a, b), as MySQL and MariaDB do. SQLite scans for it, so
+	// there the store joins a VALUES list instead, which MySQL 8 only accepts
+	// spelled VALUES ROW(...).
+	RowInIndexed bool
+	// ForUpdate ends a SELECT that reads rows the transaction is about to
+	// write after: MySQL's FOR UPDATE, which reads the newest committed rows
+	// and makes concurrent writers of the same rows queue, where a plain
+	// read sees the transaction's snapshot and the writers collide at
+	// INSERT. Empty for SQLite, whose write transactions never overlap.
+	ForUpdate string
+}
+
 // Store is storage.Store over one database/sql pool.
 type Store struct {
 	db       *sql.DB
 	classify Classifier
+	dialect  Dialect
 }
 
 var _ storage.Store = (*Store)(nil)
 
 // New returns a store over db, whose schema the backend has migrated; the
 // store owns db from now on and closes it in Close.
-func New(db *sql.DB, classify Classifier) *Store {
-	return &Store{db: db, classify: classify}
+func New(db *sql.DB, d Dialect) *Store {
+	return &Store{db: db, classify: d.Classify, dialect: d}
 }
 
 // Ping checks that the database answers.
@@ -69,8 +92,9 @@ func (s *Store) wrap(err error, format string, args ...any) error {
 var errRace = errors.New("changed concurrently")
 
 // maxAttempts bounds the runs of one transaction. Races only happen between
-// the two users of one friendship acting at the same instant, so the second
-// run nearly always settles it; the bound only stops a pathological loop.
+// two writers of the same rows at the same instant (the two users of one
+// friendship, two servers appending to one conversation), so the second run
+// nearly always settles it; the bound only stops a pathological loop.
 const maxAttempts = 4
 
 // inTx runs fn in a write transaction, again when the database reports a

@@ -1,0 +1,293 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"huddle/storage"
+)
+
+// AppendMessages stores a batch in one transaction: one lookup of the
+// batch's client_msg_ids, one of its conversations' newest seqs, then the new
+// rows in one INSERT (more only past the bounds in build.go) and the read
+// markers of private conversations that start here. A seq is only ever
+// assigned inside the transaction that stores it, so a retried transaction
+// assigns them afresh and leaves no gap. Two servers appending to one
+// conversation at once queue on the locking read of its newest seq (MySQL);
+// should they still collide on a key, the loser runs again (errRace).
+func (s *Store) AppendMessages(ctx context.Context, msgs []storage.Message) ([]storage.Appended, error) {
+	for i := range msgs {
+		if err := checkMessage(&msgs[i]); err != nil {
+			return nil, fmt.Errorf("append messages: message %d: %w", i, err)
+		}
+	}
+	out := make([]storage.Appended, len(msgs))
+	if len(msgs) == 0 {
+		return out, nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		clear(out) // from a failed attempt
+		return s.appendTx(ctx, tx, msgs, out)
+	})
+	if err != nil {
+		return nil, s.wrap(err, "append %d messages", len(msgs))
+	}
+	return out, nil
+}
+
+// checkMessage rejects what only a caller's bug produces: a conversation id
+// that does not name the conversation between sender and recipient, or a
+// group's with a recipient. An empty client_msg_id would make every later
+// one a duplicate.
+func checkMessage(m *storage.Message) error {
+	if m.ClientMsgID == "" {
+		return errors.New("empty client_msg_id")
+	}
+	if m.Recipient != "" {
+		if m.Conversation != storage.PrivateConversation(m.Sender, m.Recipient) {
+			return fmt.Errorf("conversation %q is not the one between %q and %q", m.Conversation, m.Sender, m.Recipient)
+		}
+		return nil
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(m.Conversation, "g:"), 10, 64)
+	if err != nil || storage.GroupConversation(id) != m.Conversation {
+		return fmt.Errorf("conversation %q without a recipient is not a group's", m.Conversation)
+	}
+	return nil
+}
+
+// sentKey is what makes a message unique besides its place.
+type sentKey struct{ sender, clientMsgID string }
+
+// sent is where a stored message went.
+type sent struct {
+	conv    string
+	seq     int64
+	created time.Time
+}
+
+// What appendTx decided for a message, when it is not a duplicate of an
+// earlier message of the batch (then it is that message's index).
+const (
+	isNew     = -1
+	isSettled = -2 // out holds the answer: an earlier duplicate or a conflict
+)
+
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, msgs []storage.Message, out []storage.Appended) error {
+	found, err := s.findSent(ctx, tx, msgs)
+	if err != nil {
+		return err
+	}
+	first := make(map[sentKey]int, len(msgs))
+	fate := make([]int, len(msgs))
+	last := make(map[string]int64) // conversation → its newest seq
+	for i := range msgs {
+		m := &msgs[i]
+		k := sentKey{m.Sender, m.ClientMsgID}
+		if f, ok := found[k]; ok {
+			fate[i] = isSettled
+			if f.conv == m.Conversation {
+				out[i] = storage.Appended{Seq: f.seq, Created: f.created, Duplicate: true}
+			} else {
+				out[i].Err = storage.ErrConflict
+			}
+			continue
+		}
+		if j, ok := first[k]; ok {
+			fate[i] = j
+			if msgs[j].Conversation != m.Conversation {
+				fate[i] = isSettled
+				out[i].Err = storage.ErrConflict
+			}
+			continue
+		}
+		first[k] = i
+		fate[i] = isNew
+		last[m.Conversation] = 0
+	}
+	if len(last) == 0 {
+		return nil
+	}
+	if err := s.lastSeqs(ctx, tx, last); err != nil {
+		return err
+	}
+	var fresh int
+	var started []string // private conversations whose first message is here
+	for i, f := range fate {
+		m := &msgs[i]
+		switch {
+		case f == isNew:
+			seq := last[m.Conversation] + 1
+			last[m.Conversation] = seq
+			if seq == 1 && m.Recipient != "" {
+				started = append(started, m.Conversation)
+			}
+			out[i] = storage.Appended{Seq: seq, Created: m.Created.UTC().Truncate(time.Microsecond)}
+			fresh++
+		case f >= 0:
+			out[i] = storage.Appended{Seq: out[f].Seq, Created: out[f].Created, Duplicate: true}
+		}
+	}
+	if err := s.insertMessages(ctx, tx, msgs, fate, out, fresh); err != nil {
+		return err
+	}
+	return s.startPrivate(ctx, tx, started)
+}
+
+// findSent looks up the messages already stored under the batch's
+// (sender, client_msg_id) pairs, through their unique index.
+func (s *Store) findSent(ctx context.Context, tx *sql.Tx, msgs []storage.Message) (map[sentKey]sent, error) {
+	var found map[sentKey]sent
+	args := make([]any, 0, 2*min(len(msgs), maxRowsPerStatement))
+	for start := 0; start < len(msgs); start += maxRowsPerStatement {
+		chunk := msgs[start:min(start+maxRowsPerStatement, len(msgs))]
+		args = args[:0]
+		for i := range chunk {
+			args = append(args, chunk[i].Sender, chunk[i].ClientMsgID)
+		}
+		var query string
+		if s.dialect.RowInIndexed {
+			query = withRows(`SELECT sender, client_msg_id, conversation, seq, created FROM messages
+				WHERE (sender, client_msg_id) IN (`, `(?, ?)`, `)`, len(chunk))
+		} else {
+			query = withRows(`WITH k (sender, client_msg_id) AS (VALUES `, `(?, ?)`,
+				`) SELECT m.sender, m.client_msg_id, m.conversation, m.seq, m.created
+				FROM k JOIN messages m ON m.sender = k.sender AND m.client_msg_id = k.client_msg_id`, len(chunk))
+		}
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k sentKey
+			var f sent
+			if err := rows.Scan(&k.sender, &k.clientMsgID, &f.conv, &f.seq, &f.created); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if found == nil {
+				found = make(map[sentKey]sent)
+			}
+			found[k] = f
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// lastSeqs sets the newest seq of each conversation in last (0 when empty),
+// read through the primary key and locked where the dialect can: writers to
+// one conversation then wait for each other here instead of failing on the
+// primary key when they insert.
+func (s *Store) lastSeqs(ctx context.Context, tx *sql.Tx, last map[string]int64) error {
+	convs := make([]any, 0, len(last))
+	for conv := range last {
+		convs = append(convs, conv)
+	}
+	for start := 0; start < len(convs); start += maxRowsPerStatement {
+		chunk := convs[start:min(start+maxRowsPerStatement, len(convs))]
+		rows, err := tx.QueryContext(ctx, withRows(
+			`SELECT conversation, MAX(seq) FROM messages WHERE conversation IN (`, `?`,
+			`) GROUP BY conversation `+s.dialect.ForUpdate,
+			len(chunk)), chunk...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var conv string
+			var seq int64
+			if err := rows.Scan(&conv, &seq); err != nil {
+				rows.Close()
+				return err
+			}
+			last[conv] = seq
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertMessages inserts the fresh messages of the batch, which appendTx
+// has given their seqs in out, in as few statements as the bounds allow.
+func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []storage.Message, fate []int, out []storage.Appended, fresh int) error {
+	const (
+		head = `INSERT INTO messages (conversation, seq, sender, recipient, client_msg_id, body, created) VALUES `
+		row  = `(?, ?, ?, ?, ?, ?, ?)`
+	)
+	args := make([]any, 0, 7*min(fresh, maxRowsPerStatement))
+	rows, size := 0, 0
+	flush := func() error {
+		if rows == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, withRows(head, row, "", rows), args...)
+		if s.classify(err) == Duplicate {
+			// A concurrent transaction took one of these seqs or
+			// client_msg_ids after this one read them.
+			return errRace
+		}
+		args, rows, size = args[:0], 0, 0
+		return err
+	}
+	for i, f := range fate {
+		if f != isNew {
+			continue
+		}
+		m := &msgs[i]
+		n := len(m.Conversation) + len(m.Sender) + len(m.Recipient) + len(m.ClientMsgID) + len(m.Body)
+		if rows == maxRowsPerStatement || (rows > 0 && size+n > maxBytesPerStatement) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		var recipient any // NULL in a group
+		if m.Recipient != "" {
+			recipient = m.Recipient
+		}
+		args = append(args, m.Conversation, out[i].Seq, m.Sender, recipient, m.ClientMsgID, m.Body, m.Created)
+		rows++
+		size += n
+	}
+	return flush()
+}
+
+// startPrivate creates both users' read markers, at 0, in private
+// conversations that just got their first message.
+func (s *Store) startPrivate(ctx context.Context, tx *sql.Tx, convs []string) error {
+	args := make([]any, 0, 4*min(len(convs), maxRowsPerStatement/2))
+	rows := 0
+	for i, conv := range convs {
+		a, b, _ := storage.PrivatePeers(conv) // checkMessage made sure
+		args = append(args, a, conv)
+		rows++
+		if a != b {
+			args = append(args, b, conv)
+			rows++
+		}
+		if rows+2 <= maxRowsPerStatement && i < len(convs)-1 {
+			continue
+		}
+		_, err := tx.ExecContext(ctx, withRows(`INSERT INTO read_markers (user, conversation, seq) VALUES `,
+			`(?, ?, 0)`, " "+s.dialect.KeepMarkers, rows), args...)
+		if err != nil {
+			return err
+		}
+		args, rows = args[:0], 0
+	}
+	return nil
+}
