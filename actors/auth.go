@@ -96,8 +96,12 @@ func (h *Hub) login(ctx context.Context, r *request) error {
 	if err := h.store.CreateSession(ctx, s); err != nil {
 		return fmt.Errorf("create session for %q: %w", u.Name, err)
 	}
+	unread, err := h.unread(ctx, u.Name)
+	if err != nil {
+		return fmt.Errorf("unread counts of %q: %w", u.Name, err)
+	}
 	h.dir.Send(u.Name, &attach{req: r, tokenHash: hash,
-		reply: protocol.Session{User: u.Name, Token: token, Expires: s.Expires}}, true)
+		reply: protocol.Session{User: u.Name, Token: token, Expires: s.Expires, Unread: unread}}, true)
 	return nil
 }
 
@@ -118,8 +122,12 @@ func (h *Hub) resume(ctx context.Context, r *request) error {
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
+	unread, err := h.unread(ctx, s.User)
+	if err != nil {
+		return fmt.Errorf("unread counts of %q: %w", s.User, err)
+	}
 	h.dir.Send(s.User, &attach{req: r, tokenHash: s.TokenHash,
-		reply: protocol.Session{User: s.User, Expires: s.Expires}}, true)
+		reply: protocol.Session{User: s.User, Expires: s.Expires, Unread: unread}}, true)
 	return nil
 }
 

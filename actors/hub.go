@@ -21,9 +21,11 @@ type Hub struct {
 	log    *slog.Logger
 	auth   configs.Auth
 	acfg   configs.Actors
+	chat   configs.Chat
 	system *actor.ActorSystem
 	dir    *Directory
 	hasher *Hasher
+	writer *msgWriter
 
 	failAccount *Limiter
 	failIP      *Limiter
@@ -34,13 +36,15 @@ type Hub struct {
 	now          func() time.Time
 }
 
-// NewHub starts the actor system and the password hasher.
-func NewHub(store storage.Store, auth configs.Auth, acfg configs.Actors, log *slog.Logger) *Hub {
+// NewHub starts the actor system, the password hasher and the message writer.
+func NewHub(store storage.Store, auth configs.Auth, acfg configs.Actors, chat configs.Chat, log *slog.Logger) *Hub {
 	h := &Hub{
 		store:       store,
 		log:         log,
 		auth:        auth,
 		acfg:        acfg,
+		chat:        chat,
+		writer:      newMsgWriter(store, log, chat.BatchSize, chat.WriterQueue, chat.BatchDelay, acfg.StoreTimeout),
 		system:      actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log.With("lib", "protoactor") })),
 		hasher:      NewHasher(Argon2Params{Memory: auth.Argon2Memory, Time: auth.Argon2Time, Threads: auth.Argon2Threads}, auth.EffectiveHashWorkers(), auth.HashQueue),
 		failAccount: NewLimiter(auth.FailPerAccount, auth.FailWindow),
@@ -62,6 +66,7 @@ func (h *Hub) Directory() *Directory { return h.dir }
 type request struct {
 	conn Conn
 	sess *session
+	in   any // the decoded data, for requests routed by their data
 	protocol.Request
 }
 
@@ -84,7 +89,7 @@ func (h *Hub) HandleRequest(c Conn, req protocol.Request) {
 			h.fail(r, protocol.Errorf(protocol.CodeUnavailable, "server busy, retry later"))
 		}
 	default:
-		if !knownType(req.Type) {
+		if !knownType(req.Type) && routeOf(req.Type) == nil {
 			h.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", req.Type))
 			return
 		}
@@ -92,9 +97,77 @@ func (h *Hub) HandleRequest(c Conn, req protocol.Request) {
 			h.fail(r, protocol.Errorf(protocol.CodeUnauthorized, "log in first"))
 			return
 		}
+		if route := routeOf(req.Type); route != nil {
+			h.route(r, route)
+			return
+		}
 		h.dir.Send(r.sess.user, r, true)
 	}
 }
+
+// route decodes the data of a request that goes to a conversation actor and
+// sends it there: to the group it names or to the caller's private
+// conversation with the user it names.
+func (h *Hub) route(r *request, newIn func() any) {
+	in := newIn()
+	if err := protocol.DecodeData(r.Data, in); err != nil {
+		h.fail(r, err)
+		return
+	}
+	r.in = in
+	var to protocol.Conversation
+	switch in := in.(type) {
+	case *protocol.MsgSend:
+		to = in.Conversation
+	case *protocol.MsgHistory:
+		to = in.Conversation
+	case *protocol.MsgRead:
+		to = in.Conversation
+	case *protocol.MsgTyping:
+		to = in.Conversation
+	case *protocol.GroupName:
+		to.Group = in.Group
+	case *protocol.GroupUsers:
+		to.Group = in.Group
+	case *protocol.GroupRole:
+		to.Group = in.Group
+	}
+	switch {
+	case to.Group != "":
+		h.dir.sendGroup(to.Group, r)
+	case to.User == r.sess.user:
+		h.fail(r, protocol.Errorf(protocol.CodeBadRequest, "a conversation needs another user"))
+	default:
+		h.dir.sendChat(r.sess.user, to.User, r)
+	}
+}
+
+// routeOf returns a constructor of the data of the requests that go to
+// conversation actors, nil for the others.
+func routeOf(typ string) func() any {
+	switch typ {
+	case protocol.TypeMsgSend:
+		return func() any { return new(protocol.MsgSend) }
+	case protocol.TypeMsgHistory:
+		return func() any { return new(protocol.MsgHistory) }
+	case protocol.TypeMsgRead:
+		return func() any { return new(protocol.MsgRead) }
+	case protocol.TypeMsgTyping:
+		return func() any { return new(protocol.MsgTyping) }
+	case protocol.TypeGroupCreate, protocol.TypeGroupLeave, protocol.TypeGroupDelete, protocol.TypeGroupMembers:
+		return func() any { return new(protocol.GroupName) }
+	case protocol.TypeGroupAdd, protocol.TypeGroupRemove:
+		return func() any { return new(protocol.GroupUsers) }
+	case protocol.TypeGroupRole:
+		return func() any { return new(protocol.GroupRole) }
+	}
+	return nil
+}
+
+// Crash makes the actor with the directory name (e.g. "group/devs") fail as
+// if it had panicked, so that tests and operators can watch its supervisor
+// restart it. It does nothing for a name without a live actor.
+func (h *Hub) Crash(name string) { h.dir.send(name, crash{}, false) }
 
 // ConnClosed detaches the connection's session from its user actor.
 func (h *Hub) ConnClosed(c Conn) {
@@ -119,6 +192,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.dir.stopAll()
 	h.system.Shutdown()
+	h.writer.close()
 	h.hasher.Close()
 	return err
 }
@@ -161,6 +235,19 @@ func (h *Hub) protocolError(typ string, err error) *protocol.Error {
 	}
 }
 
+// runJob runs fn in its own goroutine with a storage deadline and brings the
+// outcome back to the calling actor as a *jobDone.
+func (h *Hub) runJob(ctx actor.Context, r *request, fn func(context.Context) (any, error),
+	then func(ctx actor.Context, data any) any) {
+	self, root := ctx.Self(), h.system.Root
+	go func() {
+		sctx, cancel := h.storeCtx()
+		data, err := fn(sctx)
+		cancel()
+		root.Send(self, &jobDone{req: r, data: data, err: err, then: then})
+	}()
+}
+
 // storeCtx bounds one storage call made for a request.
 func (h *Hub) storeCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), h.acfg.StoreTimeout)
@@ -170,7 +257,8 @@ func knownType(t string) bool {
 	switch t {
 	case protocol.TypeAuthLogout, protocol.TypeAuthPasswd,
 		protocol.TypeUserGet, protocol.TypeUserUpdate,
-		protocol.TypeFriendAdd, protocol.TypeFriendAccept, protocol.TypeFriendRemove, protocol.TypeFriendList:
+		protocol.TypeFriendAdd, protocol.TypeFriendAccept, protocol.TypeFriendRemove, protocol.TypeFriendList,
+		protocol.TypeMsgUnread, protocol.TypeGroupList:
 		return true
 	}
 	return false

@@ -142,6 +142,10 @@ func (a *userActor) handleRequest(ctx actor.Context, r *request) {
 		a.friendRemove(ctx, r)
 	case protocol.TypeFriendList:
 		a.friendList(ctx, r)
+	case protocol.TypeMsgUnread:
+		a.msgUnread(ctx, r)
+	case protocol.TypeGroupList:
+		a.groupList(ctx, r)
 	default:
 		a.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", r.Type))
 	}
@@ -153,13 +157,7 @@ func (a *userActor) handleRequest(ctx actor.Context, r *request) {
 func (a *userActor) job(ctx actor.Context, r *request, fn func(context.Context) (any, error),
 	then func(ctx actor.Context, data any) any) {
 	a.st.busy = true
-	self, root := ctx.Self(), a.hub.system.Root
-	go func() {
-		sctx, cancel := a.hub.storeCtx()
-		data, err := fn(sctx)
-		cancel()
-		root.Send(self, &jobDone{req: r, data: data, err: err, then: then})
-	}()
+	a.hub.runJob(ctx, r, fn, then)
 }
 
 // retryLoad asks the actor to try loading its friends again.
@@ -203,10 +201,10 @@ func (a *userActor) handleAttach(ctx actor.Context, m *attach) {
 		return
 	}
 	a.st.sessions[c.ID()] = &userSession{conn: c, tokenHash: m.tokenHash}
+	a.publishConns()
 	m.reply.FriendRequests = a.friendRequests()
 	a.hub.reply(m.req, m.reply)
 	if len(a.st.sessions) == 1 {
-		a.hub.dir.setOnline(a.name, true)
 		a.announce(true)
 	}
 }
@@ -219,11 +217,23 @@ func (a *userActor) handleDetach(m *detach) {
 	a.wentOffline()
 }
 
+// wentOffline runs after sessions ended: it publishes the rest and tells
+// friends when none is left.
 func (a *userActor) wentOffline() {
+	a.publishConns()
 	if len(a.st.sessions) == 0 {
-		a.hub.dir.setOnline(a.name, false)
 		a.announce(false)
 	}
+}
+
+// publishConns gives the directory a fresh snapshot of the user's
+// connections, which fan-out reads without asking this actor.
+func (a *userActor) publishConns() {
+	conns := make([]Conn, 0, len(a.st.sessions))
+	for _, s := range a.st.sessions {
+		conns = append(conns, s.conn)
+	}
+	a.hub.dir.setConns(a.name, conns)
 }
 
 // endSession removes a session of this user whose token is no longer valid.
@@ -262,7 +272,7 @@ func (a *userActor) maybePassivate(ctx actor.Context) {
 		return
 	}
 	a.st.leaving = true
-	a.hub.dir.forget(a.name, ctx.Self())
+	a.hub.dir.forget(userPrefix+a.name, ctx.Self())
 	ctx.CancelReceiveTimeout()
 	// The poison pill queues behind anything already sent to this actor;
 	// those messages are forwarded to the successor (see Receive).

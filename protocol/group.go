@@ -99,7 +99,9 @@ type GroupMembersReply struct {
 	Members []GroupMember `json:"members"`
 }
 
-// GroupUsersReply says which users a group.add or group.remove changed.
+// GroupUsersReply says which users a group.add, group.remove or group.leave
+// changed, and how many members the group has now. group.delete and
+// group.role reply with Empty.
 type GroupUsersReply struct {
 	Group   string   `json:"group"`
 	Users   []string `json:"users"`

@@ -183,6 +183,7 @@ func TestConnectionLimits(t *testing.T) {
 func TestSlowConsumerIsDisconnected(t *testing.T) {
 	cfg := testutil.TestConfig(t, "sqlite")
 	cfg.Net.MaxFrame = 4096
+	cfg.Chat.MaxText = 1024
 	cfg.Net.OutboundQueue = 64 << 10
 	srv := testutil.StartServer(t, cfg)
 	c := testutil.DialRaw(t, srv.Addr().String())

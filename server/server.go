@@ -43,7 +43,7 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store}
-	s.hub = actors.NewHub(store, cfg.Auth, cfg.Actors, log)
+	s.hub = actors.NewHub(store, cfg.Auth, cfg.Actors, cfg.Chat, log)
 	s.net = netio.New(netio.Config{
 		Addr:          cfg.Listen,
 		MaxFrame:      cfg.Net.MaxFrame,

@@ -1,0 +1,137 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"huddle/storage"
+)
+
+// writeReq is one message on its way to the database. done runs on the
+// writer's goroutine once the batch holding the message has committed or
+// failed; it must not block.
+type writeReq struct {
+	msg  storage.Message
+	done func(storage.Appended, error)
+}
+
+// msgWriter is the group-commit writer: one goroutine drains a queue of
+// messages from every conversation into batches, each stored with one
+// AppendMessages call (one transaction, one multi-row INSERT), and completes
+// every message's ack after the commit. While a batch commits the next one
+// gathers, so batches grow with the load and a commit is shared by all the
+// messages that arrived during the previous one.
+type msgWriter struct {
+	store   storage.Messages
+	log     *slog.Logger
+	size    int
+	delay   time.Duration
+	timeout time.Duration
+
+	queue chan *writeReq
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newMsgWriter(store storage.Messages, log *slog.Logger, size, queue int, delay, timeout time.Duration) *msgWriter {
+	w := &msgWriter{
+		store: store, log: log, size: size, delay: delay, timeout: timeout,
+		queue: make(chan *writeReq, queue),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+// submit queues r without blocking; false when the queue is full.
+func (w *msgWriter) submit(r *writeReq) bool {
+	select {
+	case w.queue <- r:
+		return true
+	default:
+		return false
+	}
+}
+
+// close stores what is queued, then stops the writer.
+func (w *msgWriter) close() {
+	w.once.Do(func() { close(w.stop) })
+	<-w.done
+}
+
+func (w *msgWriter) run() {
+	defer close(w.done)
+	batch := make([]*writeReq, 0, w.size)
+	msgs := make([]storage.Message, 0, w.size)
+	for {
+		var first *writeReq
+		select {
+		case first = <-w.queue:
+		case <-w.stop:
+			// Whatever is still queued was accepted: store it before going.
+			for {
+				batch = w.gather(batch[:0], nil)
+				if len(batch) == 0 {
+					return
+				}
+				w.commit(batch, msgs[:0])
+			}
+		}
+		batch = w.gather(append(batch[:0], first), w.delayTimer())
+		w.commit(batch, msgs[:0])
+		clear(batch)
+	}
+}
+
+func (w *msgWriter) delayTimer() <-chan time.Time {
+	if w.delay <= 0 {
+		return nil
+	}
+	return time.After(w.delay)
+}
+
+// gather adds queued requests to batch until it is full, the queue is empty
+// and, when wait is not nil, wait has fired.
+func (w *msgWriter) gather(batch []*writeReq, wait <-chan time.Time) []*writeReq {
+	for len(batch) < w.size {
+		select {
+		case r := <-w.queue:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if wait == nil {
+			break
+		}
+		select {
+		case r := <-w.queue:
+			batch = append(batch, r)
+		case <-wait:
+			wait = nil
+		}
+	}
+	return batch
+}
+
+func (w *msgWriter) commit(batch []*writeReq, msgs []storage.Message) {
+	for _, r := range batch {
+		msgs = append(msgs, r.msg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
+	res, err := w.store.AppendMessages(ctx, msgs)
+	cancel()
+	if err != nil {
+		w.log.Error("store messages", "messages", len(batch), "err", err)
+		for _, r := range batch {
+			r.done(storage.Appended{}, err)
+		}
+		return
+	}
+	for i, r := range batch {
+		r.done(res[i], nil)
+	}
+}
