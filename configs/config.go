@@ -76,11 +76,11 @@ type Actors struct {
 
 // Chat configures messaging and the group-commit message writer.
 type Chat struct {
-	MaxText     int           `yaml:"max_text"`     // bytes of one message's text
-	BatchSize   int           `yaml:"batch_size"`   // messages in one commit at most
-	BatchDelay  time.Duration `yaml:"batch_delay"`  // wait for more messages before a commit
-	WriterQueue int           `yaml:"writer_queue"` // messages waiting for the writer; beyond it `unavailable`
-	GroupIdle   time.Duration `yaml:"group_idle"`   // an idle conversation actor stops after this long
+	MaxText     int           `yaml:"max_text"`          // bytes of one message's text
+	BatchSize   int           `yaml:"batch_size"`        // messages in one commit at most
+	BatchDelay  time.Duration `yaml:"batch_delay"`       // wait for more messages before a commit
+	WriterQueue int           `yaml:"writer_queue"`      // messages waiting for the writer; beyond it `unavailable`
+	GroupIdle   time.Duration `yaml:"group_idle"`        // an idle conversation actor stops after this long
 	MaxMembers  int           `yaml:"max_group_members"` // members of one group at most
 }
 

@@ -114,4 +114,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type handler struct{ hub *actors.Hub }
 
 func (h handler) HandleRequest(c *netio.Conn, req protocol.Request) { h.hub.HandleRequest(c, req) }
-func (h handler) ConnClosed(c *netio.Conn)                         { h.hub.ConnClosed(c) }
+func (h handler) ConnClosed(c *netio.Conn)                          { h.hub.ConnClosed(c) }
