@@ -364,7 +364,11 @@ func (c *convActor) history(ctx actor.Context, r *request) {
 	}
 	conv := c.st.conv
 	c.read(ctx, r, func(sctx context.Context) (any, error) {
-		msgs, err := c.hub.store.History(sctx, conv, storage.HistoryQuery{Before: in.Before, After: in.After, Limit: in.Limit})
+		q := storage.HistoryQuery{Before: in.Before, Limit: in.Limit, Forward: in.After != nil && in.Before == 0}
+		if in.After != nil {
+			q.After = *in.After
+		}
+		msgs, err := c.hub.store.History(sctx, conv, q)
 		if err != nil {
 			return nil, err
 		}

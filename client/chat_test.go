@@ -152,7 +152,7 @@ func TestChatRequests(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(h, history) {
 		t.Fatalf("History = %+v, %v", h, err)
 	}
-	if q := decodeAs[protocol.MsgHistory](t, r.last(t)); q.Group != "devs" || q.Before != 10 || q.After != 0 || q.Limit != 2 {
+	if q := decodeAs[protocol.MsgHistory](t, r.last(t)); q.Group != "devs" || q.Before != 10 || q.After != nil || q.Limit != 2 {
 		t.Fatalf("server saw %+v", q)
 	}
 	if seq, err := c.MarkRead(ctx, UserChat("bob"), 12); err != nil || seq != 9 {

@@ -93,12 +93,13 @@ type Message struct {
 }
 
 // MsgHistory asks for a page of a conversation: the Limit messages right
-// before Before (the newest when Before is 0), or with only After set, the
-// Limit messages right after After.
+// before Before (the newest when Before is 0), or, with After set and Before
+// not, the Limit messages right after After — "after": 0 pages from the
+// first message.
 type MsgHistory struct {
 	Conversation
-	Before int64 `json:"before,omitempty"`
-	After  int64 `json:"after,omitempty"`
+	Before int64  `json:"before,omitempty"`
+	After  *int64 `json:"after,omitempty"`
 	Limit  int   `json:"limit,omitempty"` // default DefaultHistory, at most MaxHistoryLimit
 }
 
@@ -107,10 +108,10 @@ func (m *MsgHistory) Validate() error {
 	if err := m.Conversation.Validate(); err != nil {
 		return err
 	}
-	if m.Before < 0 || m.After < 0 {
+	if m.Before < 0 || m.After != nil && *m.After < 0 {
 		return Errorf(CodeBadRequest, "before and after must not be negative")
 	}
-	if m.Before > 0 && m.After >= m.Before {
+	if m.Before > 0 && m.After != nil && *m.After >= m.Before {
 		return Errorf(CodeBadRequest, "after must be below before")
 	}
 	if m.Limit < 0 || m.Limit > MaxHistoryLimit {

@@ -130,8 +130,8 @@ func TestPrivateChat(t *testing.T) {
 		}
 		wantSeqs(t, "newest 5", history(t, b, protocol.MsgHistory{Conversation: protocol.Conversation{User: "alice"}, Limit: 5}), 16, 20)
 		wantSeqs(t, "before 16", history(t, b, protocol.MsgHistory{Conversation: protocol.Conversation{User: "alice"}, Limit: 5, Before: 16}), 11, 15)
-		wantSeqs(t, "after 2", history(t, b, protocol.MsgHistory{Conversation: protocol.Conversation{User: "alice"}, Limit: 5, After: 2}), 3, 7)
-		wantSeqs(t, "between", history(t, b, protocol.MsgHistory{Conversation: protocol.Conversation{User: "alice"}, Limit: 50, After: 17, Before: 20}), 18, 19)
+		wantSeqs(t, "after 2", history(t, b, protocol.MsgHistory{Conversation: protocol.Conversation{User: "alice"}, Limit: 5, After: new(int64(2))}), 3, 7)
+		wantSeqs(t, "between", history(t, b, protocol.MsgHistory{Conversation: protocol.Conversation{User: "alice"}, Limit: 50, After: new(int64(17)), Before: 20}), 18, 19)
 		wantSeqs(t, "all", history(t, a1, protocol.MsgHistory{Conversation: bob, Limit: 200}), 1, 20)
 
 		// Nobody else reads alice and bob's conversation: a third user's
@@ -308,7 +308,7 @@ func TestChatBadInput(t *testing.T) {
 		{"user and group", protocol.TypeMsgSend, protocol.MsgSend{Conversation: protocol.Conversation{User: "hugo", Group: "devs"}, ClientMsgID: "6", Text: "hi"}, protocol.CodeBadRequest},
 		{"no conversation", protocol.TypeMsgSend, protocol.MsgSend{ClientMsgID: "7", Text: "hi"}, protocol.CodeBadRequest},
 		{"history limit", protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: hugo, Limit: 201}, protocol.CodeBadRequest},
-		{"history after before", protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: hugo, Before: 3, After: 5}, protocol.CodeBadRequest},
+		{"history after before", protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: hugo, Before: 3, After: new(int64(5))}, protocol.CodeBadRequest},
 		{"read seq 0", protocol.TypeMsgRead, protocol.MsgRead{Conversation: hugo}, protocol.CodeBadRequest},
 		{"bad group name", protocol.TypeGroupCreate, protocol.GroupName{Group: "Bad Name"}, protocol.CodeBadRequest},
 		{"no users", protocol.TypeGroupAdd, protocol.GroupUsers{Group: "devs"}, protocol.CodeBadRequest},
@@ -319,7 +319,7 @@ func TestChatBadInput(t *testing.T) {
 	}
 	// The longest text allowed is stored whole.
 	r := send(t, a, hugo, "max", strings.Repeat("é", 50))
-	msgs := history(t, a, protocol.MsgHistory{Conversation: hugo, After: r.Seq - 1})
+	msgs := history(t, a, protocol.MsgHistory{Conversation: hugo, After: new(r.Seq - 1)})
 	if len(msgs) != 1 || msgs[0].Text != strings.Repeat("é", 50) {
 		t.Fatalf("stored %+v", msgs)
 	}

@@ -59,13 +59,14 @@ type Appended struct {
 	Err error
 }
 
-// HistoryQuery selects a page of a conversation. Zero Before and After mean
-// no bound. With only After set the page is the Limit messages right after
-// it; otherwise it is the Limit messages right before Before (the newest when
-// Before is zero).
+// HistoryQuery selects a page of a conversation: the Limit messages right
+// before Before (the newest when Before is zero) and after After; with
+// Forward, the Limit messages right after After (the oldest when After is
+// zero) instead.
 type HistoryQuery struct {
 	Before, After int64
 	Limit         int
+	Forward       bool
 }
 
 // Unread is the number of messages from others after the user's read marker.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -89,7 +90,12 @@ func cmdHistory(in chat) func(context.Context, *app, *cmdLine) error {
 		case *before > 0 && *after >= *before:
 			return cl.usageErrorf("--after must be below --before")
 		}
-		q := protocol.MsgHistory{Conversation: in(args[0]), Before: *before, After: *after, Limit: *limit}
+		q := protocol.MsgHistory{Conversation: in(args[0]), Before: *before, Limit: *limit}
+		cl.fs.Visit(func(f *flag.Flag) {
+			if f.Name == "after" { // --after 0 pages from the first message
+				q.After = after
+			}
+		})
 		return a.withSession(ctx, func(ctx context.Context, c *client.Client) error {
 			h, err := c.History(ctx, q)
 			if err != nil {

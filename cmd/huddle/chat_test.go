@@ -163,7 +163,7 @@ func TestHistoryAgainstFake(t *testing.T) {
 	if out != want {
 		t.Fatalf("history printed %q, want %q", out, want)
 	}
-	if q := decodeReq[protocol.MsgHistory](t, seen); q.User != "bob" || q.Limit != protocol.DefaultHistory || q.Before != 0 || q.After != 0 {
+	if q := decodeReq[protocol.MsgHistory](t, seen); q.User != "bob" || q.Limit != protocol.DefaultHistory || q.Before != 0 || q.After != nil {
 		t.Fatalf("fake saw %+v", q)
 	}
 
@@ -178,7 +178,7 @@ func TestHistoryAgainstFake(t *testing.T) {
 			}
 		}
 	}
-	if q := decodeReq[protocol.MsgHistory](t, seen); q.Group != "devs" || q.Limit != 2 || q.Before != 13 || q.After != 10 {
+	if q := decodeReq[protocol.MsgHistory](t, seen); q.Group != "devs" || q.Limit != 2 || q.Before != 13 || q.After == nil || *q.After != 10 {
 		t.Fatalf("fake saw %+v", q)
 	}
 }

@@ -308,9 +308,9 @@ func testHistoryPaging(t *testing.T, h *harness) {
 		{storage.HistoryQuery{Before: 8, Limit: 3}, []int64{5, 6, 7}},
 		{storage.HistoryQuery{Before: 3, Limit: 5}, []int64{1, 2}},
 		{storage.HistoryQuery{Before: 1, Limit: 5}, nil},
-		{storage.HistoryQuery{After: 2, Limit: 3}, []int64{3, 4, 5}},
-		{storage.HistoryQuery{After: 8, Limit: 5}, []int64{9, 10}},
-		{storage.HistoryQuery{After: 10, Limit: 5}, nil},
+		{storage.HistoryQuery{After: 2, Limit: 3, Forward: true}, []int64{3, 4, 5}},
+		{storage.HistoryQuery{After: 8, Limit: 5, Forward: true}, []int64{9, 10}},
+		{storage.HistoryQuery{After: 10, Limit: 5, Forward: true}, nil},
 		{storage.HistoryQuery{After: 2, Before: 9, Limit: 3}, []int64{6, 7, 8}},
 		{storage.HistoryQuery{After: 2, Before: 5, Limit: 10}, []int64{3, 4}},
 		{storage.HistoryQuery{Before: 100, Limit: 2}, []int64{9, 10}},
@@ -327,7 +327,7 @@ func testHistoryPaging(t *testing.T, h *harness) {
 			t.Errorf("History(%+v) = %v, want %v", c.q, got, c.want)
 		}
 	}
-	ms, _ := h.History(t.Context(), conv, storage.HistoryQuery{After: 3, Limit: 1})
+	ms, _ := h.History(t.Context(), conv, storage.HistoryQuery{After: 3, Limit: 1, Forward: true})
 	want := batch[3]
 	want.Seq = 4
 	if len(ms) != 1 || ms[0].Conversation != conv || ms[0].Sender != "bob" || ms[0].Recipient != "alice" ||

@@ -11,17 +11,17 @@ import (
 	"huddle/storage"
 )
 
-// History returns a page of conv, oldest first: the Limit messages right
-// after q.After when only that is set, else the Limit right before q.Before
-// (the newest when it is zero) and after q.After. A page is one range scan of
-// the primary key.
+// History returns a page of conv, oldest first: with q.Forward the Limit
+// messages right after q.After, else the Limit right before q.Before (the
+// newest when it is zero) and after q.After. A page is one range scan of the
+// primary key.
 func (s *Store) History(ctx context.Context, conv string, q storage.HistoryQuery) ([]storage.Message, error) {
 	if q.Limit < 1 {
 		return nil, fmt.Errorf("history of %q: limit %d, want at least 1", conv, q.Limit)
 	}
 	var rows *sql.Rows
 	var err error
-	newestFirst := q.Before > 0 || q.After <= 0
+	newestFirst := !q.Forward
 	if newestFirst {
 		before := q.Before
 		if before <= 0 {
