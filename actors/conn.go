@@ -1,6 +1,9 @@
 package actors
 
-import "net/netip"
+import (
+	"net/netip"
+	"sync/atomic"
+)
 
 // Conn is what actors need of a client connection; netio.Conn implements it.
 type Conn interface {
@@ -21,5 +24,8 @@ type Conn interface {
 type session struct {
 	user      string
 	tokenHash []byte
-	dir       *Directory
+	// loggingOut is set on the connection's event loop when it reads
+	// auth.logout, so that requests pipelined behind the logout are refused
+	// even when they reach other actors before the logout is done.
+	loggingOut atomic.Bool
 }

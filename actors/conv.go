@@ -22,12 +22,22 @@ type convState struct {
 	group   storage.Group     // a group's row; zero for a private conversation
 	members map[string]string // user → role; both users of a private conversation
 
+	// replies holds every request taken and not yet answered, in arrival
+	// order: answers leave in this order, so that the responses to one
+	// connection's requests about one conversation keep their order, even
+	// when a later request is answered before an earlier one commits.
+	replies []*request
 	queue   []*request // requests waiting for a load or a membership change
 	busy    bool       // a load or membership change is running
 	drain   bool       // a group.delete waits for the writer to answer pending messages
-	leaving bool       // passivating: forward everything to the successor
 	pending int        // messages at the writer
 	reads   int        // history and read-marker jobs running
+	// Reads see the sends that came before them: a read waits in
+	// readsWaiting until every message submitted before it has committed
+	// (submitted and committed count messages; commits come back in order).
+	submitted, committed uint64
+	readsWaiting         []waitingRead
+	received             uint64 // messages received through the directory
 }
 
 // convActor owns one conversation: a group (membership, roles, and its
@@ -63,8 +73,19 @@ type committed struct {
 	err error
 }
 
-// readDone says a history or read-marker job has finished.
-type readDone struct{}
+// readDone brings a history or read-marker job's outcome back.
+type readDone struct {
+	req   *request
+	data  any
+	err   error
+	after func(data any) // runs in the actor on success, after the answer
+}
+
+// waitingRead is a read held until the sends before it have committed.
+type waitingRead struct {
+	after uint64 // st.submitted when the read came
+	start func()
+}
 
 // crash makes an actor fail as a panic would; see Hub.Crash.
 type crash struct{}
@@ -78,32 +99,56 @@ func (c *convActor) Receive(ctx actor.Context) {
 		c.hub.log.Warn("conversation actor restarting", "actor", c.name)
 	case *actor.ReceiveTimeout:
 		c.maybePassivate(ctx)
-	case *request:
-		if c.st.leaving {
-			c.hub.dir.send(c.name, m, true)
-			return
+	case *routed:
+		c.st.received++
+		switch m := m.msg.(type) {
+		case *request:
+			c.st.replies = append(c.st.replies, m)
+			c.enqueue(ctx, m)
+		case crash:
+			panic("crash requested for " + c.name)
 		}
-		c.enqueue(ctx, m)
 	case *committed:
 		c.st.pending--
+		c.st.committed++
 		c.committed(m)
+		c.startReads()
 		if c.st.drain && c.st.pending == 0 {
 			c.st.drain = false
 			c.runQueue(ctx)
 		}
-	case readDone:
+	case *readDone:
 		c.st.reads--
+		if m.err != nil {
+			c.fail(m.req, m.err)
+			return
+		}
+		c.reply(m.req, m.data)
+		if m.after != nil {
+			m.after(m.data)
+		}
 	case *jobDone:
 		c.jobDone(ctx, m)
-	case crash:
-		panic("crash requested for " + c.name)
+	}
+}
+
+// reply and fail answer r in its turn (see convState.replies).
+func (c *convActor) reply(r *request, data any) { c.answer(r, c.hub.replyFrame(r, data)) }
+func (c *convActor) fail(r *request, err error) { c.answer(r, c.hub.failFrame(r, err)) }
+
+func (c *convActor) answer(r *request, frame []byte) {
+	r.answer = frame
+	for len(c.st.replies) > 0 && c.st.replies[0].answer != nil {
+		c.hub.deliver(c.st.replies[0], c.st.replies[0].answer)
+		c.st.replies[0] = nil
+		c.st.replies = c.st.replies[1:]
 	}
 }
 
 func (c *convActor) enqueue(ctx actor.Context, r *request) {
 	if c.st.busy || c.st.drain || !c.st.loaded {
 		if len(c.st.queue) >= c.hub.acfg.RequestQueue {
-			c.hub.fail(r, protocol.Errorf(protocol.CodeRateLimited, "too many requests in flight"))
+			c.fail(r, protocol.Errorf(protocol.CodeRateLimited, "too many requests in flight"))
 			return
 		}
 		c.st.queue = append(c.st.queue, r)
@@ -133,15 +178,11 @@ func (c *convActor) jobDone(ctx actor.Context, m *jobDone) {
 			// before the next request.
 			c.st.loaded = false
 		}
-		c.hub.fail(m.req, m.err)
+		c.fail(m.req, m.err)
 	case m.err != nil:
 		// The load failed: everything waiting for it fails with it, and
 		// the next request tries again.
-		for _, r := range c.st.queue {
-			c.hub.fail(r, m.err)
-		}
-		clear(c.st.queue)
-		c.st.queue = c.st.queue[:0]
+		c.failQueue(m.err)
 		return
 	default:
 		data := m.data
@@ -149,10 +190,18 @@ func (c *convActor) jobDone(ctx actor.Context, m *jobDone) {
 			data = m.then(ctx, data)
 		}
 		if m.req != nil {
-			c.hub.reply(m.req, data)
+			c.reply(m.req, data)
 		}
 	}
 	c.runQueue(ctx)
+}
+
+func (c *convActor) failQueue(err error) {
+	for _, r := range c.st.queue {
+		c.fail(r, err)
+	}
+	clear(c.st.queue)
+	c.st.queue = c.st.queue[:0]
 }
 
 // runQueue handles waiting requests until one makes the actor wait again.
@@ -208,9 +257,9 @@ func (c *convActor) load(ctx actor.Context) {
 		if c.group == "" {
 			c.st.conv = storage.PrivateConversation(c.users[0], c.users[1])
 			if !l.exists {
-				// Answer what waits, then forget: the next request loads again.
+				// Answer what waits; the next request loads again.
 				for _, r := range c.st.queue {
-					c.hub.fail(r, protocol.Errorf(protocol.CodeNotFound, "no user %s", c.peer(r.sess.user)))
+					c.fail(r, protocol.Errorf(protocol.CodeNotFound, "no user %s", c.peer(r.sess.user)))
 				}
 				clear(c.st.queue)
 				c.st.queue = c.st.queue[:0]
@@ -243,6 +292,11 @@ func (c *convActor) peer(user string) string {
 }
 
 func (c *convActor) handle(ctx actor.Context, r *request) {
+	if s, _ := r.conn.Session().(*session); s != r.sess {
+		// Logged out or revoked since the request was read.
+		c.fail(r, protocol.Errorf(protocol.CodeUnauthorized, "session ended; log in again"))
+		return
+	}
 	switch r.Type {
 	case protocol.TypeMsgSend:
 		c.send(ctx, r)
@@ -258,13 +312,14 @@ func (c *convActor) handle(ctx actor.Context, r *request) {
 }
 
 // member checks that the conversation exists and the caller belongs to it,
-// failing r when not.
+// failing r when not. Only a group can be missing or have outsiders: a
+// private conversation's actor has both users as members once loaded.
 func (c *convActor) member(r *request) bool {
 	switch {
 	case !c.st.exists:
-		c.hub.fail(r, protocol.Errorf(protocol.CodeNotFound, "no group %s", c.group))
+		c.fail(r, protocol.Errorf(protocol.CodeNotFound, "no group %s", c.group))
 	case c.st.members[r.sess.user] == "":
-		c.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "not a member of group %s", c.group))
+		c.fail(r, protocol.Errorf(protocol.CodeForbidden, "not a member of group %s", c.group))
 	default:
 		return true
 	}
@@ -277,7 +332,7 @@ func (c *convActor) send(ctx actor.Context, r *request) {
 		return
 	}
 	if len(in.Text) > c.hub.chat.MaxText {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeTooLarge, "text is %d bytes; the limit is %d", len(in.Text), c.hub.chat.MaxText))
+		c.fail(r, protocol.Errorf(protocol.CodeTooLarge, "text is %d bytes; the limit is %d", len(in.Text), c.hub.chat.MaxText))
 		return
 	}
 	m := storage.Message{
@@ -295,27 +350,29 @@ func (c *convActor) send(ctx actor.Context, r *request) {
 		root.Send(self, &committed{req: r, msg: m, res: res, err: err})
 	}})
 	if !ok {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeUnavailable, "server busy; retry with the same client_msg_id"))
+		c.hub.writerFull.Add(1)
+		c.fail(r, protocol.Errorf(protocol.CodeUnavailable, "server busy; retry with the same client_msg_id"))
 		return
 	}
 	c.st.pending++
+	c.st.submitted++
 }
 
 // committed answers a stored message and pushes it to every session of the
-// conversation's members but the sender's.
+// conversation's members but the sender's. A retry of a stored message is
+// pushed again: its first push may be what never arrived; clients drop a
+// (conversation, seq) they have already seen.
 func (c *convActor) committed(m *committed) {
 	switch {
 	case m.err != nil:
-		c.hub.fail(m.req, m.err)
+		// The writer has logged the failure, once for the whole batch.
+		c.fail(m.req, protocol.Errorf(protocol.CodeUnavailable, "the message was not stored; retry with the same client_msg_id"))
 		return
 	case m.res.Err != nil:
-		c.hub.fail(m.req, protocol.Errorf(protocol.CodeConflict, "client_msg_id %s was used in another conversation", m.msg.ClientMsgID))
+		c.fail(m.req, protocol.Errorf(protocol.CodeConflict, "client_msg_id %s was used in another conversation", m.msg.ClientMsgID))
 		return
 	}
-	c.hub.reply(m.req, protocol.MsgSendReply{Seq: m.res.Seq, TS: m.res.Created, Duplicate: m.res.Duplicate})
-	if m.res.Duplicate {
-		return
-	}
+	c.reply(m.req, protocol.MsgSendReply{Seq: m.res.Seq, TS: m.res.Created, Duplicate: m.res.Duplicate})
 	m.msg.Seq, m.msg.Created = m.res.Seq, m.res.Created
 	frame, err := protocol.EncodePush(protocol.PushMsgNew, c.wireMessage(m.msg))
 	if err != nil {
@@ -333,28 +390,40 @@ func (c *convActor) wireMessage(m storage.Message) protocol.Message {
 }
 
 // read runs a read-only storage job without making the actor busy: reads
-// need no order among themselves, only a bound.
+// need no order among themselves (their answers keep it), only a bound, and
+// they start once the messages sent before them are stored. fn runs in a
+// goroutine and must not touch the actor's state; after runs in the actor
+// once the answer is out.
 func (c *convActor) read(ctx actor.Context, r *request, fn func(context.Context) (any, error), after func(any)) {
 	if c.st.reads >= c.hub.acfg.RequestQueue {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeRateLimited, "too many requests in flight"))
+		c.hub.readsLimited.Add(1)
+		c.fail(r, protocol.Errorf(protocol.CodeRateLimited, "too many requests in flight"))
 		return
 	}
 	c.st.reads++
 	self, root := ctx.Self(), c.hub.system.Root
-	go func() {
-		defer root.Send(self, readDone{})
-		sctx, cancel := c.hub.storeCtx()
-		data, err := fn(sctx)
-		cancel()
-		if err != nil {
-			c.hub.fail(r, err)
-			return
-		}
-		c.hub.reply(r, data)
-		if after != nil {
-			after(data)
-		}
-	}()
+	start := func() {
+		go func() {
+			sctx, cancel := c.hub.storeCtx()
+			data, err := fn(sctx)
+			cancel()
+			root.Send(self, &readDone{req: r, data: data, err: err, after: after})
+		}()
+	}
+	if c.st.committed < c.st.submitted {
+		c.st.readsWaiting = append(c.st.readsWaiting, waitingRead{after: c.st.submitted, start: start})
+		return
+	}
+	start()
+}
+
+// startReads starts the waiting reads whose sends have all committed.
+func (c *convActor) startReads() {
+	for len(c.st.readsWaiting) > 0 && c.st.readsWaiting[0].after <= c.st.committed {
+		c.st.readsWaiting[0].start()
+		c.st.readsWaiting[0] = waitingRead{}
+		c.st.readsWaiting = c.st.readsWaiting[1:]
+	}
 }
 
 func (c *convActor) history(ctx actor.Context, r *request) {
@@ -400,9 +469,12 @@ func (c *convActor) markRead(ctx actor.Context, r *request) {
 		return protocol.MsgReadReply{Seq: seq}, err
 	}, func(data any) {
 		receipt.Seq = data.(protocol.MsgReadReply).Seq
-		if frame, err := protocol.EncodePush(protocol.PushMsgRead, receipt); err == nil {
-			c.hub.dir.push(frame, r.conn.ID(), slices.Values(notify))
+		frame, err := protocol.EncodePush(protocol.PushMsgRead, receipt)
+		if err != nil {
+			c.hub.log.Error("encode msg.read", "err", err)
+			return
 		}
+		c.hub.dir.push(frame, r.conn.ID(), slices.Values(notify))
 	})
 }
 
@@ -412,7 +484,7 @@ func (c *convActor) typing(r *request) {
 	}
 	frame, err := protocol.EncodePush(protocol.PushMsgTyping, protocol.Typing{User: r.sess.user, Group: c.group})
 	if err != nil {
-		c.hub.fail(r, err)
+		c.fail(r, err)
 		return
 	}
 	c.hub.dir.push(frame, r.conn.ID(), func(yield func(string) bool) {
@@ -422,15 +494,15 @@ func (c *convActor) typing(r *request) {
 			}
 		}
 	})
-	c.hub.reply(r, protocol.Empty{})
+	c.reply(r, protocol.Empty{})
 }
 
+// maybePassivate stops an actor with nothing to do; the next message for
+// the conversation starts a new one, which loads it again.
 func (c *convActor) maybePassivate(ctx actor.Context) {
-	if c.st.busy || len(c.st.queue) > 0 || c.st.pending > 0 || c.st.reads > 0 || c.st.leaving {
-		return
+	if c.st.busy || len(c.st.queue) > 0 || len(c.st.replies) > 0 || c.st.pending > 0 || c.st.reads > 0 ||
+		!c.hub.dir.retire(c.name, ctx.Self(), c.st.received) {
+		// protoactor disarms the timeout once it fires: arm it again.
+		ctx.SetReceiveTimeout(c.hub.chat.GroupIdle)
 	}
-	c.st.leaving = true
-	c.hub.dir.forget(c.name, ctx.Self())
-	ctx.CancelReceiveTimeout()
-	ctx.Poison(ctx.Self())
 }

@@ -19,14 +19,17 @@ const (
 )
 
 // Directory finds or spawns actors by name and knows every online user's
-// connections. Sends go through it so that passivation cannot lose a message:
-// an actor that passivates first forgets itself here, then forwards whatever
-// still reaches it back through the directory to its successor.
+// connections. Every message to a named actor goes through it, wrapped in a
+// *routed and counted, so that an idle actor can stop without losing or
+// reordering anything: it retires only if it has received every message the
+// directory ever sent it (see retire); otherwise more is on its way and it
+// stays.
 type Directory struct {
-	hub *Hub
+	hub      *Hub
+	guardian actor.SupervisorStrategy
 
 	mu     sync.Mutex
-	actors map[string]*actor.PID
+	actors map[string]*entry
 	gen    uint64
 
 	// conns holds the connections of every online user. A user actor replaces
@@ -36,8 +39,23 @@ type Directory struct {
 	conns   map[string][]Conn
 }
 
+// entry is a live actor and how many messages the directory sent it.
+type entry struct {
+	pid  *actor.PID
+	sent uint64
+}
+
+// routed is a message sent through the directory.
+type routed struct{ msg any }
+
 func newDirectory(h *Hub) *Directory {
-	return &Directory{hub: h, actors: make(map[string]*actor.PID), conns: make(map[string][]Conn)}
+	return &Directory{
+		hub: h,
+		// One strategy for all: protoactor keeps a guardian per strategy value.
+		guardian: actor.NewExponentialBackoffStrategy(h.acfg.RestartWindow, h.acfg.RestartBackoff),
+		actors:   make(map[string]*entry),
+		conns:    make(map[string][]Conn),
+	}
 }
 
 // Send delivers msg to the actor of user. With spawn false, a user without a
@@ -61,17 +79,18 @@ func (d *Directory) sendChat(a, b string, msg any) {
 func (d *Directory) send(name string, msg any, spawn bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	pid := d.actors[name]
-	if pid == nil {
+	e := d.actors[name]
+	if e == nil {
 		if !spawn {
 			return
 		}
-		pid = d.spawn(name)
+		e = d.spawn(name)
 	}
-	d.hub.system.Root.Send(pid, msg)
+	e.sent++
+	d.hub.system.Root.Send(e.pid, &routed{msg})
 }
 
-func (d *Directory) spawn(name string) *actor.PID {
+func (d *Directory) spawn(name string) *entry {
 	var producer actor.Producer
 	switch {
 	case strings.HasPrefix(name, userPrefix):
@@ -84,8 +103,7 @@ func (d *Directory) spawn(name string) *actor.PID {
 	default:
 		panic("directory: no actor kind for " + name)
 	}
-	props := actor.PropsFromProducer(producer,
-		actor.WithGuardian(actor.NewExponentialBackoffStrategy(d.hub.acfg.RestartWindow, d.hub.acfg.RestartBackoff)))
+	props := actor.PropsFromProducer(producer, actor.WithGuardian(d.guardian))
 	pid, err := d.hub.system.Root.SpawnNamed(props, name)
 	if errors.Is(err, actor.ErrNameExists) {
 		// The previous actor of this name is still draining its mailbox.
@@ -95,17 +113,25 @@ func (d *Directory) spawn(name string) *actor.PID {
 	if err != nil { // only a name clash can fail, and gen makes names unique
 		panic(fmt.Sprintf("spawn actor %s: %v", name, err))
 	}
-	d.actors[name] = pid
-	return pid
+	e := &entry{pid: pid}
+	d.actors[name] = e
+	return e
 }
 
-// forget removes pid as the actor called name, if it still is.
-func (d *Directory) forget(name string, pid *actor.PID) {
+// retire stops pid, the actor called name, if it has received all that the
+// directory sent it (received counts the *routed messages it handled) and
+// reports whether it did. The next message for name spawns a new actor,
+// which finds the state in the database.
+func (d *Directory) retire(name string, pid *actor.PID, received uint64) bool {
 	d.mu.Lock()
-	if cur := d.actors[name]; cur != nil && cur.Equal(pid) {
-		delete(d.actors, name)
+	defer d.mu.Unlock()
+	e := d.actors[name]
+	if e == nil || !e.pid.Equal(pid) || e.sent != received {
+		return false
 	}
-	d.mu.Unlock()
+	delete(d.actors, name)
+	d.hub.system.Root.Poison(pid)
+	return true
 }
 
 // setConns records user's connections; none means offline.
@@ -150,8 +176,8 @@ func (d *Directory) Live() int {
 func (d *Directory) stopAll() {
 	d.mu.Lock()
 	pids := make([]*actor.PID, 0, len(d.actors))
-	for _, pid := range d.actors {
-		pids = append(pids, pid)
+	for _, e := range d.actors {
+		pids = append(pids, e.pid)
 	}
 	clear(d.actors)
 	d.mu.Unlock()

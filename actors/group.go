@@ -18,7 +18,7 @@ import (
 // meanwhile, so requests after a change see its outcome.
 func (c *convActor) groupRequest(ctx actor.Context, r *request) {
 	if c.group == "" {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "%s needs a group", r.Type))
+		c.fail(r, protocol.Errorf(protocol.CodeBadRequest, "%s needs a group", r.Type))
 		return
 	}
 	if r.Type == protocol.TypeGroupCreate {
@@ -42,7 +42,7 @@ func (c *convActor) groupRequest(ctx actor.Context, r *request) {
 	case protocol.TypeGroupMembers:
 		c.members(r)
 	default:
-		c.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", r.Type))
+		c.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", r.Type))
 	}
 }
 
@@ -65,7 +65,7 @@ func (c *convActor) pushGroup(typ string, ev protocol.GroupEvent, skip uint64, e
 
 func (c *convActor) create(ctx actor.Context, r *request) {
 	if c.st.exists {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeConflict, "group %s exists", c.group))
+		c.fail(r, protocol.Errorf(protocol.CodeConflict, "group %s exists", c.group))
 		return
 	}
 	owner := r.sess.user
@@ -89,7 +89,7 @@ func (c *convActor) manager(r *request) bool {
 	case storage.RoleOwner, storage.RoleAdmin:
 		return true
 	}
-	c.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner and admins of %s can do that", c.group))
+	c.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner and admins of %s can do that", c.group))
 	return false
 }
 
@@ -105,7 +105,7 @@ func (c *convActor) add(ctx actor.Context, r *request) {
 		}
 	}
 	if len(c.st.members)+len(users) > c.hub.chat.MaxMembers {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeTooLarge, "group %s would have more than %d members", c.group, c.hub.chat.MaxMembers))
+		c.fail(r, protocol.Errorf(protocol.CodeTooLarge, "group %s would have more than %d members", c.group, c.hub.chat.MaxMembers))
 		return
 	}
 	id, by := c.st.group.ID, r.sess.user
@@ -150,13 +150,13 @@ func (c *convActor) remove(ctx actor.Context, r *request) {
 		role := c.st.members[u]
 		switch {
 		case role == "":
-			c.hub.fail(r, protocol.Errorf(protocol.CodeNotFound, "%s is not a member of %s", u, c.group))
+			c.fail(r, protocol.Errorf(protocol.CodeNotFound, "%s is not a member of %s", u, c.group))
 			return
 		case role == storage.RoleOwner:
-			c.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "the owner cannot be removed; delete the group instead"))
+			c.fail(r, protocol.Errorf(protocol.CodeForbidden, "the owner cannot be removed; delete the group instead"))
 			return
 		case role == storage.RoleAdmin && c.st.members[by] != storage.RoleOwner:
-			c.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner can remove an admin"))
+			c.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner can remove an admin"))
 			return
 		}
 	}
@@ -165,7 +165,7 @@ func (c *convActor) remove(ctx actor.Context, r *request) {
 
 func (c *convActor) leave(ctx actor.Context, r *request) {
 	if c.st.members[r.sess.user] == storage.RoleOwner {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "the owner cannot leave; delete the group instead"))
+		c.fail(r, protocol.Errorf(protocol.CodeForbidden, "the owner cannot leave; delete the group instead"))
 		return
 	}
 	c.removeMembers(ctx, r, []string{r.sess.user}, r.sess.user)
@@ -198,7 +198,7 @@ func (c *convActor) removeMembers(ctx actor.Context, r *request, users []string,
 
 func (c *convActor) deleteGroup(ctx actor.Context, r *request) {
 	if c.st.members[r.sess.user] != storage.RoleOwner {
-		c.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner can delete %s", c.group))
+		c.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner can delete %s", c.group))
 		return
 	}
 	if c.st.pending > 0 {
@@ -225,13 +225,13 @@ func (c *convActor) setRole(ctx actor.Context, r *request) {
 	in := r.in.(*protocol.GroupRole)
 	switch {
 	case c.st.members[r.sess.user] != storage.RoleOwner:
-		c.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner can change roles in %s", c.group))
+		c.fail(r, protocol.Errorf(protocol.CodeForbidden, "only the owner can change roles in %s", c.group))
 		return
 	case c.st.members[in.User] == "":
-		c.hub.fail(r, protocol.Errorf(protocol.CodeNotFound, "%s is not a member of %s", in.User, c.group))
+		c.fail(r, protocol.Errorf(protocol.CodeNotFound, "%s is not a member of %s", in.User, c.group))
 		return
 	case in.User == r.sess.user:
-		c.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "the owner's role cannot change"))
+		c.fail(r, protocol.Errorf(protocol.CodeBadRequest, "the owner's role cannot change"))
 		return
 	}
 	id := c.st.group.ID
@@ -250,7 +250,7 @@ func (c *convActor) members(r *request) {
 		out.Members = append(out.Members, protocol.GroupMember{User: u, Role: role, Online: c.hub.dir.Online(u)})
 	}
 	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].User < out.Members[j].User })
-	c.hub.reply(r, out)
+	c.reply(r, out)
 }
 
 func nonNil(s []string) []string {

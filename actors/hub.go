@@ -32,6 +32,8 @@ type Hub struct {
 	registerIP  *Limiter
 
 	inflight     atomic.Int64
+	writerFull   atomic.Int64  // messages refused because the writer's queue was full
+	readsLimited atomic.Int64  // history and read requests refused over the bound
 	accountSlots chan struct{} // bounds concurrent register/login/resume flows
 	now          func() time.Time
 }
@@ -59,6 +61,18 @@ func NewHub(store storage.Store, auth configs.Auth, acfg configs.Actors, chat co
 	return h
 }
 
+// Stats are the actors' counters.
+type Stats struct {
+	LiveActors   int   // user and conversation actors running
+	WriterFull   int64 // messages refused with unavailable: the writer's queue was full
+	ReadsLimited int64 // reads refused with rate_limited: too many at once in one conversation
+}
+
+// Stats returns a snapshot of the counters.
+func (h *Hub) Stats() Stats {
+	return Stats{LiveActors: h.dir.Live(), WriterFull: h.writerFull.Load(), ReadsLimited: h.readsLimited.Load()}
+}
+
 // Directory returns the hub's actor directory.
 func (h *Hub) Directory() *Directory { return h.dir }
 
@@ -67,6 +81,9 @@ type request struct {
 	conn Conn
 	sess *session
 	in   any // the decoded data, for requests routed by their data
+	// answer is the encoded response, held while an earlier request of the
+	// same conversation has not been answered (see convActor.answer).
+	answer []byte
 	protocol.Request
 }
 
@@ -93,9 +110,12 @@ func (h *Hub) HandleRequest(c Conn, req protocol.Request) {
 			h.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", req.Type))
 			return
 		}
-		if r.sess == nil {
+		if r.sess == nil || r.sess.loggingOut.Load() {
 			h.fail(r, protocol.Errorf(protocol.CodeUnauthorized, "log in first"))
 			return
+		}
+		if req.Type == protocol.TypeAuthLogout {
+			r.sess.loggingOut.Store(true)
 		}
 		if route := routeOf(req.Type); route != nil {
 			h.route(r, route)
@@ -198,21 +218,31 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 }
 
 // reply sends a successful response and closes the request's books.
-func (h *Hub) reply(r *request, data any) {
-	defer h.inflight.Add(-1)
+func (h *Hub) reply(r *request, data any) { h.deliver(r, h.replyFrame(r, data)) }
+
+// fail sends an error response.
+func (h *Hub) fail(r *request, err error) { h.deliver(r, h.failFrame(r, err)) }
+
+// deliver sends r's response frame and closes the request's books: every
+// request is delivered exactly once.
+func (h *Hub) deliver(r *request, frame []byte) {
+	r.conn.Send(frame)
+	h.inflight.Add(-1)
+}
+
+func (h *Hub) replyFrame(r *request, data any) []byte {
 	frame, err := protocol.EncodeResponse(r.ID, data)
 	if err != nil {
 		h.log.Error("encode response", "type", r.Type, "err", err)
 		frame = protocol.EncodeError(r.ID, protocol.Errorf(protocol.CodeInternal, "internal error"))
 	}
-	r.conn.Send(frame)
+	return frame
 }
 
-// fail sends an error response; err is mapped to a protocol code here, the
-// one place where error kinds become codes.
-func (h *Hub) fail(r *request, err error) {
-	defer h.inflight.Add(-1)
-	r.conn.Send(protocol.EncodeError(r.ID, h.protocolError(r.Type, err)))
+// failFrame encodes an error response; err is mapped to a protocol code
+// here, the one place where error kinds become codes.
+func (h *Hub) failFrame(r *request, err error) []byte {
+	return protocol.EncodeError(r.ID, h.protocolError(r.Type, err))
 }
 
 func (h *Hub) protocolError(typ string, err error) *protocol.Error {

@@ -20,7 +20,7 @@ type userState struct {
 	announced bool              // friends were told this user is online
 	queue     []any             // requests and attaches waiting while busy
 	busy      bool              // a storage job is running
-	leaving   bool              // passivating: forward everything to the successor
+	received  uint64            // messages received through the directory
 }
 
 type userSession struct {
@@ -73,26 +73,29 @@ func (a *userActor) Receive(ctx actor.Context) {
 		a.hub.log.Warn("user actor restarting", "user", a.name)
 	case *actor.ReceiveTimeout:
 		a.maybePassivate(ctx)
-	case *request, *attach:
-		if a.st.leaving {
-			a.hub.dir.Send(a.name, m, true)
-			return
-		}
-		a.enqueue(ctx, m)
-	case *detach:
-		if a.st.leaving {
-			a.hub.dir.Send(a.name, m, false)
-			return
-		}
-		a.handleDetach(m)
+	case *routed:
+		a.st.received++
+		a.receiveRouted(ctx, m.msg)
 	case *jobDone:
 		a.handleJobDone(ctx, m)
 	case retryLoad:
 		a.loadFriends(ctx)
+	}
+}
+
+// receiveRouted handles what came through the directory.
+func (a *userActor) receiveRouted(ctx actor.Context, msg any) {
+	switch m := msg.(type) {
+	case *request, *attach:
+		a.enqueue(ctx, m)
+	case *detach:
+		a.handleDetach(m)
 	case *friendEvent:
 		a.handleFriendEvent(m)
 	case *presenceEvent:
 		a.handlePresence(m)
+	case crash:
+		panic("crash requested for user " + a.name)
 	}
 }
 
@@ -267,16 +270,14 @@ func (a *userActor) pushAll(frame []byte) {
 	}
 }
 
+// maybePassivate stops an actor that has no sessions and nothing to do; the
+// next message for the user starts a new one.
 func (a *userActor) maybePassivate(ctx actor.Context) {
-	if len(a.st.sessions) > 0 || a.st.busy || len(a.st.queue) > 0 || a.st.leaving {
-		return
+	if len(a.st.sessions) > 0 || a.st.busy || len(a.st.queue) > 0 ||
+		!a.hub.dir.retire(userPrefix+a.name, ctx.Self(), a.st.received) {
+		// protoactor disarms the timeout once it fires: arm it again.
+		ctx.SetReceiveTimeout(a.hub.acfg.UserIdle)
 	}
-	a.st.leaving = true
-	a.hub.dir.forget(userPrefix+a.name, ctx.Self())
-	ctx.CancelReceiveTimeout()
-	// The poison pill queues behind anything already sent to this actor;
-	// those messages are forwarded to the successor (see Receive).
-	ctx.Poison(ctx.Self())
 }
 
 // loadFriends fills the friends cache; requests queue until it is done.

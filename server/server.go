@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 
@@ -33,9 +34,13 @@ type Server struct {
 	stopErr  error
 }
 
-// Start opens the store, starts the actors and begins listening.
+// Start prepares the data directory, opens the store, starts the actors and
+// begins listening.
 func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := PrepareDataDir(cfg.Data); err != nil {
 		return nil, err
 	}
 	store, err := OpenStore(ctx, cfg)
@@ -65,10 +70,22 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 	return s, nil
 }
 
-// OpenStore opens the backend named by cfg.Store (sqlite:PATH or mysql:DSN)
-// and applies its migrations.
+// PrepareDataDir creates the data directory (mode 0700: it holds the
+// database and users' files) if it is missing. It fails if the directory
+// cannot be created or the path is something else: MkdirAll returns nil
+// only for a directory.
+func PrepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %q: %w", dir, err)
+	}
+	return nil
+}
+
+// OpenStore opens the backend named by cfg.EffectiveStore() (sqlite:PATH or
+// mysql:DSN) and applies its migrations.
 func OpenStore(ctx context.Context, cfg configs.Config) (storage.Store, error) {
-	kind, arg, _ := strings.Cut(cfg.Store, ":")
+	store := cfg.EffectiveStore()
+	kind, arg, _ := strings.Cut(store, ":")
 	switch kind {
 	case "sqlite":
 		return sqlite.Open(ctx, arg, sqlite.Options{
@@ -82,7 +99,7 @@ func OpenStore(ctx context.Context, cfg configs.Config) (storage.Store, error) {
 			ConnMaxLifetime: cfg.Storage.MySQLConnLifetime,
 		})
 	}
-	return nil, fmt.Errorf("store %q: want sqlite:PATH or mysql:DSN", cfg.Store)
+	return nil, fmt.Errorf("store %q: want sqlite:PATH or mysql:DSN", store)
 }
 
 // Addr is the control listener's bound address.
