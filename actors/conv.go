@@ -105,6 +105,7 @@ func (c *convActor) Receive(ctx actor.Context) {
 		case *request:
 			c.st.replies = append(c.st.replies, m)
 			c.enqueue(ctx, m)
+			c.retireIfMissing(ctx)
 		case crash:
 			panic("crash requested for " + c.name)
 		}
@@ -194,6 +195,19 @@ func (c *convActor) jobDone(ctx actor.Context, m *jobDone) {
 		}
 	}
 	c.runQueue(ctx)
+	c.retireIfMissing(ctx)
+}
+
+// retireIfMissing stops at once an idle actor whose conversation does not
+// exist, so that requests naming random users or groups leave nothing behind.
+func (c *convActor) retireIfMissing(ctx actor.Context) {
+	if !c.st.exists && c.idle() {
+		c.hub.dir.retire(c.name, ctx.Self(), c.st.received)
+	}
+}
+
+func (c *convActor) idle() bool {
+	return !c.st.busy && len(c.st.queue) == 0 && len(c.st.replies) == 0 && c.st.pending == 0 && c.st.reads == 0
 }
 
 func (c *convActor) failQueue(err error) {
@@ -500,8 +514,7 @@ func (c *convActor) typing(r *request) {
 // maybePassivate stops an actor with nothing to do; the next message for
 // the conversation starts a new one, which loads it again.
 func (c *convActor) maybePassivate(ctx actor.Context) {
-	if c.st.busy || len(c.st.queue) > 0 || len(c.st.replies) > 0 || c.st.pending > 0 || c.st.reads > 0 ||
-		!c.hub.dir.retire(c.name, ctx.Self(), c.st.received) {
+	if !c.idle() || !c.hub.dir.retire(c.name, ctx.Self(), c.st.received) {
 		// protoactor disarms the timeout once it fires: arm it again.
 		ctx.SetReceiveTimeout(c.hub.chat.GroupIdle)
 	}

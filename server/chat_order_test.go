@@ -270,3 +270,17 @@ func TestGroupReceiptsTypingAndRoles(t *testing.T) {
 	callErr(t, m, protocol.TypeMsgTyping, protocol.MsgTyping{Conversation: g}, protocol.CodeForbidden)
 	callErr(t, m, protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: protocol.Conversation{Group: "nosuchgroup"}}, protocol.CodeNotFound)
 }
+
+// TestMissingConversationsLeaveNoActors: requests naming users or groups
+// that do not exist leave no actor behind, however long the idle time.
+func TestMissingConversationsLeaveNoActors(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Chat.GroupIdle = time.Hour
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	a, _ := e.newUser("vera")
+	for i := range 20 {
+		callErr(t, a, protocol.TypeMsgSend, protocol.MsgSend{Conversation: protocol.Conversation{User: fmt.Sprintf("ghost%d", i)}, ClientMsgID: fmt.Sprint(i), Text: "x"}, protocol.CodeNotFound)
+		callErr(t, a, protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: protocol.Conversation{Group: fmt.Sprintf("nogroup%d", i)}}, protocol.CodeNotFound)
+	}
+	waitLive(t, e, 1) // vera's own
+}
