@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,10 +18,14 @@ import (
 )
 
 // Config is every setting of huddled. Every limit the server enforces lives here.
+//
+// Store empty means "not set": the store is then the SQLite database
+// huddle.db inside Data, so that moving the data directory moves the database
+// with it. Read the store through EffectiveStore, never Store directly.
 type Config struct {
-	Listen      string `yaml:"listen"`
-	HTTP        string `yaml:"http"`
-	Store       string `yaml:"store"`
+	Listen      string `yaml:"listen"` // HOST:PORT; port 0 picks a free one
+	HTTP        string `yaml:"http"`   // HOST:PORT; port 0 picks a free one
+	Store       string `yaml:"store"`  // sqlite:PATH, mysql:DSN, or empty for sqlite:<Data>/huddle.db
 	Data        string `yaml:"data"`
 	MediaIP     string `yaml:"media_ip"`
 	MulticastIF string `yaml:"multicast_if"`
@@ -99,7 +105,7 @@ func DefaultConfig() Config {
 	return Config{
 		Listen:      "127.0.0.1:7700",
 		HTTP:        "127.0.0.1:7701",
-		Store:       "sqlite:./data/huddle.db",
+		Store:       "", // sqlite:<Data>/huddle.db; see EffectiveStore
 		Data:        "./data",
 		MediaIP:     "127.0.0.1",
 		MulticastIF: "lo",
@@ -152,6 +158,19 @@ func DefaultConfig() Config {
 	}
 }
 
+// DefaultStoreFile is the SQLite database's name inside the data directory
+// when no store is set.
+const DefaultStoreFile = "huddle.db"
+
+// EffectiveStore is the store huddled opens: Store if it is set, otherwise
+// the SQLite database DefaultStoreFile inside Data.
+func (c Config) EffectiveStore() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return "sqlite:" + filepath.Join(c.Data, DefaultStoreFile)
+}
+
 // EffectiveEventLoops resolves EventLoops=0 to the number of CPUs.
 func (n Net) EffectiveEventLoops() int {
 	if n.EventLoops > 0 {
@@ -192,69 +211,110 @@ func (c *Config) LoadYAML(r io.Reader) error {
 	return nil
 }
 
-// Flag names that have environment variables (HUDDLE_<FLAG>, dashes as underscores).
-var envKeys = []string{"listen", "http", "store", "data", "media-ip", "multicast-if", "log-level", "log-format"}
+// A Setting is a key that is also a flag (--listen) and an environment
+// variable (HUDDLE_LISTEN).
+type Setting struct {
+	Flag  string // the flag's name: media-ip
+	Key   string // the YAML key it overrides: media_ip, log.level
+	Arg   string // what the flag takes, for usage: ADDR
+	Usage string // what the setting is, for usage
+
+	// unset says what an empty value stands for, where it is not nothing.
+	unset string
+	field func(*Config) *string
+}
+
+// settings are in the order huddled --help lists them.
+var settings = []Setting{
+	{Flag: "listen", Key: "listen", Arg: "ADDR", Usage: "control TCP address",
+		field: func(c *Config) *string { return &c.Listen }},
+	{Flag: "http", Key: "http", Arg: "ADDR", Usage: "HTTP data-channel address",
+		field: func(c *Config) *string { return &c.HTTP }},
+	{Flag: "store", Key: "store", Arg: "URL", Usage: "database: sqlite:PATH or mysql:DSN",
+		unset: "sqlite:<data>/" + DefaultStoreFile,
+		field: func(c *Config) *string { return &c.Store }},
+	{Flag: "data", Key: "data", Arg: "DIR", Usage: "directory for files, recordings and the default SQLite store",
+		field: func(c *Config) *string { return &c.Data }},
+	{Flag: "media-ip", Key: "media_ip", Arg: "IP", Usage: "IPv4 address the media relay receives RTP on",
+		field: func(c *Config) *string { return &c.MediaIP }},
+	{Flag: "multicast-if", Key: "multicast_if", Arg: "IFACE", Usage: "interface multicast is sent on",
+		field: func(c *Config) *string { return &c.MulticastIF }},
+	{Flag: "log-level", Key: "log.level", Arg: "LEVEL", Usage: "log level: debug, info, warn or error",
+		field: func(c *Config) *string { return &c.Log.Level }},
+	{Flag: "log-format", Key: "log.format", Arg: "FORMAT", Usage: "log format: text or json",
+		field: func(c *Config) *string { return &c.Log.Format }},
+}
+
+// Settings lists the keys that are also flags and environment variables.
+func Settings() []Setting { return append([]Setting(nil), settings...) }
+
+// Env is the setting's environment variable: HUDDLE_MEDIA_IP.
+func (s Setting) Env() string { return EnvName(s.Flag) }
+
+// Default is the setting's default as huddled --help shows it.
+func (s Setting) Default() string {
+	d := DefaultConfig()
+	if v := *s.field(&d); v != "" || s.unset == "" {
+		return v
+	}
+	return s.unset
+}
 
 // EnvName returns the environment variable for a flag: media-ip → HUDDLE_MEDIA_IP.
 func EnvName(flag string) string {
 	return "HUDDLE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// Set assigns one flag-named setting (listen, http, store, data, media-ip,
-// multicast-if, log-level, log-format).
+// Set assigns one flag-named setting (see Settings).
 func (c *Config) Set(flag, value string) error {
-	switch flag {
-	case "listen":
-		c.Listen = value
-	case "http":
-		c.HTTP = value
-	case "store":
-		c.Store = value
-	case "data":
-		c.Data = value
-	case "media-ip":
-		c.MediaIP = value
-	case "multicast-if":
-		c.MulticastIF = value
-	case "log-level":
-		c.Log.Level = value
-	case "log-format":
-		c.Log.Format = value
-	default:
-		return fmt.Errorf("config: unknown setting %q", flag)
+	for _, s := range settings {
+		if s.Flag == flag {
+			*s.field(c) = value
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("config: unknown setting %q", flag)
 }
 
 // FlagNames lists the settings that are also flags and environment variables.
-func FlagNames() []string { return append([]string(nil), envKeys...) }
+func FlagNames() []string {
+	names := make([]string, len(settings))
+	for i, s := range settings {
+		names[i] = s.Flag
+	}
+	return names
+}
 
 // ApplyEnv applies HUDDLE_* variables found through lookup (os.LookupEnv).
 func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
-	for _, k := range envKeys {
-		if v, ok := lookup(EnvName(k)); ok {
-			if err := c.Set(k, v); err != nil {
-				return err
-			}
+	for _, s := range settings {
+		if v, ok := lookup(s.Env()); ok {
+			*s.field(c) = v
 		}
 	}
 	return nil
 }
 
-// Validate checks every setting and names the first bad key.
+// Validate checks every setting. The error names each bad key, one problem
+// a line (errors.Join).
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	for key, addr := range map[string]string{"listen": c.Listen, "http": c.HTTP} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			bad(key, "%q is not HOST:PORT", addr)
+	for _, a := range []struct{ key, addr string }{{"listen", c.Listen}, {"http", c.HTTP}} {
+		if _, port, err := net.SplitHostPort(a.addr); err != nil {
+			bad(a.key, "%q is not HOST:PORT", a.addr)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			// Port 0 is allowed: the kernel picks a free port (tests do).
+			bad(a.key, "%q: port must be a number from 0 to 65535", a.addr)
 		}
 	}
-	if !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "mysql:") ||
-		len(c.Store) <= len("mysql:") {
-		bad("store", "%q must be sqlite:PATH or mysql:DSN", c.Store)
+	if c.Store != "" {
+		kind, arg, _ := strings.Cut(c.Store, ":")
+		if kind != "sqlite" && kind != "mysql" || arg == "" {
+			bad("store", "%q must be sqlite:PATH or mysql:DSN (or unset for sqlite:<data>/%s)", c.Store, DefaultStoreFile)
+		}
 	}
 	if c.Data == "" {
 		bad("data", "must not be empty")

@@ -2,9 +2,13 @@ package configs
 
 import (
 	"bytes"
+	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // The documented file must list every key with exactly its default.
@@ -49,6 +53,12 @@ func TestValidateNamesBadKey(t *testing.T) {
 		mutate func(*Config)
 	}{
 		{"listen", func(c *Config) { c.Listen = "nonsense" }},
+		{"listen", func(c *Config) { c.Listen = "127.0.0.1:99999" }},
+		{"listen", func(c *Config) { c.Listen = "127.0.0.1:-1" }},
+		{"listen", func(c *Config) { c.Listen = "127.0.0.1:" }},
+		{"http", func(c *Config) { c.HTTP = "127.0.0.1:65536" }},
+		{"http", func(c *Config) { c.HTTP = "localhost:http" }},
+		{"store", func(c *Config) { c.Store = "sqlite:" }},
 		{"store", func(c *Config) { c.Store = "postgres:x" }},
 		{"store", func(c *Config) { c.Store = "mysql:" }},
 		{"media_ip", func(c *Config) { c.MediaIP = "::1" }},
@@ -72,4 +82,124 @@ func TestValidateNamesBadKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestValidatePorts(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "127.0.0.1:1", "[::1]:65535", ":7700", "localhost:7700"} {
+		c := DefaultConfig()
+		c.Listen, c.HTTP = addr, addr
+		if err := c.Validate(); err != nil {
+			t.Errorf("listen and http %q: %v", addr, err)
+		}
+	}
+}
+
+// Validate reports every problem, one a line, in the same order each time.
+func TestValidateOneProblemALine(t *testing.T) {
+	c := DefaultConfig()
+	c.Listen, c.HTTP, c.Chat.MaxText = "127.0.0.1:99999", "nonsense", -5
+	first := c.Validate()
+	if first == nil {
+		t.Fatal("Validate accepted three bad keys")
+	}
+	lines := strings.Split(first.Error(), "\n")
+	want := []string{"config: listen:", "config: http:", "config: chat.max_text:"}
+	if len(lines) != len(want) {
+		t.Fatalf("Validate() = %q, want %d lines", first, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want it to start %q", i, lines[i], w)
+		}
+	}
+	for range 20 {
+		if err := c.Validate(); err.Error() != first.Error() {
+			t.Fatalf("Validate() = %q, then %q", first, err)
+		}
+	}
+}
+
+// With no store set, the store is SQLite inside the data directory, wherever
+// that is; a store that is set stays as it is.
+func TestEffectiveStore(t *testing.T) {
+	tests := []struct {
+		store, data, want string
+	}{
+		{"", "./data", "sqlite:data/huddle.db"},
+		{"", "/var/lib/huddle", "sqlite:/var/lib/huddle/huddle.db"},
+		{"sqlite:/elsewhere/h.db", "/var/lib/huddle", "sqlite:/elsewhere/h.db"},
+		{"mysql:root@tcp(127.0.0.1:3306)/huddle", "/var/lib/huddle", "mysql:root@tcp(127.0.0.1:3306)/huddle"},
+	}
+	for _, tt := range tests {
+		c := DefaultConfig()
+		c.Store, c.Data = tt.store, tt.data
+		if got := c.EffectiveStore(); got != filepath.FromSlash(tt.want) {
+			t.Errorf("store %q, data %q: EffectiveStore() = %q, want %q", tt.store, tt.data, got, tt.want)
+		}
+	}
+	if got, want := DefaultConfig().EffectiveStore(), "sqlite:"+filepath.Join("data", "huddle.db"); got != want {
+		t.Errorf("default EffectiveStore() = %q, want %q", got, want)
+	}
+}
+
+// Every setting sets and shows its own field, under its own variable.
+func TestSettings(t *testing.T) {
+	defaults := map[string]string{
+		"listen": "127.0.0.1:7700", "http": "127.0.0.1:7701", "store": "sqlite:<data>/huddle.db",
+		"data": "./data", "media-ip": "127.0.0.1", "multicast-if": "lo", "log-level": "info", "log-format": "text",
+	}
+	if len(Settings()) != len(defaults) {
+		t.Fatalf("%d settings, want %d", len(Settings()), len(defaults))
+	}
+	for _, s := range Settings() {
+		if got := s.Default(); got != defaults[s.Flag] {
+			t.Errorf("--%s default %q, want %q", s.Flag, got, defaults[s.Flag])
+		}
+		if s.Key == "" || s.Arg == "" || s.Usage == "" || s.Env() != EnvName(s.Flag) {
+			t.Errorf("--%s is not fully described: %+v", s.Flag, s)
+		}
+		c, env := DefaultConfig(), DefaultConfig()
+		if err := c.Set(s.Flag, "x-"+s.Flag); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.ApplyEnv(func(k string) (string, bool) { return "x-" + s.Flag, k == s.Env() }); err != nil {
+			t.Fatal(err)
+		}
+		if c != env {
+			t.Errorf("--%s and %s set different fields", s.Flag, s.Env())
+		}
+		// Exactly one field changed, and it is the one named by Key.
+		if n := strings.Count(fmt.Sprintf("%+v", c), "x-"+s.Flag); n != 1 {
+			t.Errorf("--%s set %d fields", s.Flag, n)
+		}
+		if !strings.Contains(fmt.Sprintf("%+v", yamlOf(t, c)), s.Key+": x-"+s.Flag) {
+			t.Errorf("--%s did not set key %s:\n%s", s.Flag, s.Key, yamlOf(t, c))
+		}
+	}
+}
+
+// yamlOf renders c as YAML with dotted keys for nested settings (log.level).
+func yamlOf(t *testing.T, c Config) string {
+	t.Helper()
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree map[string]any
+	if err := yaml.Unmarshal(b, &tree); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			fmt.Fprintf(&out, "%s%s: %v\n", prefix, k, v)
+		}
+	}
+	walk("", tree)
+	return out.String()
 }

@@ -100,7 +100,7 @@ type MsgHistory struct {
 	Conversation
 	Before int64  `json:"before,omitempty"`
 	After  *int64 `json:"after,omitempty"`
-	Limit  int   `json:"limit,omitempty"` // default DefaultHistory, at most MaxHistoryLimit
+	Limit  int    `json:"limit,omitempty"` // default DefaultHistory, at most MaxHistoryLimit
 }
 
 // Validate implements the payload check run by DecodeData.

@@ -1,25 +1,21 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"huddle/client"
 	"huddle/internal/testutil"
+	"huddle/internal/testutil/proc"
 	"huddle/protocol"
 )
 
@@ -160,7 +156,7 @@ func TestCrashDurability(t *testing.T) {
 	for _, c := range readers {
 		_ = c.Close()
 	}
-	if err := second.stop(); err != nil {
+	if err := second.Stop(15 * time.Second); err != nil {
 		t.Errorf("huddled after the restart did not stop cleanly on SIGTERM: %v", err)
 	}
 }
@@ -239,7 +235,7 @@ func crashLoad(t *testing.T, ctx context.Context, d *huddled, users []string) ([
 		killOnce.Do(func() {
 			took = time.Since(start)
 			killed.Store(true)
-			_ = d.cmd.Process.Kill()
+			_ = d.Cmd.Process.Kill()
 		})
 	}
 	onAck := func() {
@@ -265,7 +261,7 @@ func crashLoad(t *testing.T, ctx context.Context, d *huddled, users []string) ([
 	case <-time.After(crashMaxLoad):
 	}
 	kill()
-	d.kill() // waits for the end
+	d.Kill() // waits for the end
 	<-loadDone
 
 	var sends []*sent
@@ -425,23 +421,16 @@ func (p *problems) summary() {
 
 // huddled is a server process.
 type huddled struct {
-	cmd  *exec.Cmd
+	*proc.Process
 	addr string
-	logs *syncBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // how it exited, once done is closed
 }
 
 // buildHuddled builds this package's command into a temporary directory.
 func buildHuddled(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
+	bin, err := proc.Build(t, t.TempDir(), "huddle/cmd/huddled")
 	if err != nil {
-		t.Skip("go command not found")
-	}
-	bin := filepath.Join(t.TempDir(), "huddled")
-	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build huddled: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -451,95 +440,8 @@ func buildHuddled(t *testing.T) string {
 // output logged when the test has failed.
 func startHuddled(t *testing.T, bin string, args ...string) *huddled {
 	t.Helper()
-	d := &huddled{addr: freePort(t), logs: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(bin, append([]string{"--listen", d.addr}, args...)...)
-	d.cmd.Env = cleanEnv()
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start huddled: %v", err)
-	}
-	go func() {
-		d.err = d.cmd.Wait()
-		close(d.done)
-	}()
-	t.Cleanup(func() {
-		d.kill()
-		if t.Failed() {
-			t.Logf("huddled on %s (%v):\n%s", d.addr, d.err, d.logs)
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", d.addr, time.Second)
-		if err == nil {
-			c.Close()
-			return d
-		}
-		select {
-		case <-d.done:
-			t.Fatalf("huddled exited before listening: %v\n%s", d.err, d.logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("huddled does not accept on %s after 15s\n%s", d.addr, d.logs)
-		}
-	}
-}
-
-// kill sends SIGKILL (unless the process has exited) and waits for the end.
-func (d *huddled) kill() {
-	select {
-	case <-d.done:
-	default:
-		_ = d.cmd.Process.Kill()
-		<-d.done
-	}
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (d *huddled) stop() error {
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
-	}
-	select {
-	case <-d.done:
-		return d.err
-	case <-time.After(15 * time.Second):
-		d.kill()
-		return errors.New("still running 15s after SIGTERM")
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a subprocess writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// cleanEnv drops HUDDLE_* from the environment so that only the test's
-// settings apply.
-func cleanEnv() []string {
-	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "HUDDLE_") })
+	addr := proc.FreePort(t)
+	d := &huddled{Process: proc.Start(t, nil, bin, append([]string{"--listen", addr}, args...)...), addr: addr}
+	d.WaitListening(t, addr, 15*time.Second)
+	return d
 }

@@ -18,37 +18,50 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	cfg, showVersion, err := loadConfig(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+// run is huddled until ctx is done (SIGINT or SIGTERM). It returns the exit
+// status: 0 after a clean stop, 1 if the server fails, 2 for a bad command
+// line or configuration.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, showVersion, err := loadConfig(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(stdout)
 		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "huddled:", err)
+	case err != nil:
+		// One problem a line, each with the prefix: Validate joins its
+		// findings with newlines, and YAML errors can span lines too.
+		for line := range strings.Lines(err.Error()) {
+			fmt.Fprintln(stderr, "huddled:", strings.TrimRight(line, "\n"))
+		}
+		var usage usageError
+		if errors.As(err, &usage) {
+			fmt.Fprintln(stderr, "huddled: run huddled --help for usage")
+		}
 		return 2
-	}
-	if showVersion {
+	case showVersion:
 		fmt.Fprintln(stdout, "huddled", server.Version)
 		return 0
 	}
 	log := newLogger(cfg.Log, stderr)
-	if limit, err := netio.RaiseFileLimit(); err != nil {
-		log.Warn("could not raise RLIMIT_NOFILE", "err", err, "limit", limit)
-	} else {
-		log.Info("connection capacity", "rlimit_nofile", limit, "max_conns", min(uint64(cfg.Net.MaxConns), limit))
+	fdLimit, err := netio.RaiseFileLimit()
+	if err != nil {
+		log.Warn("could not raise RLIMIT_NOFILE", "err", err, "fd_limit", fdLimit)
 	}
+	cfg.Net.MaxConns = logCapacity(log, cfg, fdLimit)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {
 		log.Error("start failed", "err", err)
 		return 1
 	}
-	log.Info("huddled running", "version", server.Version, "listen", srv.Addr().String(), "store", redactStore(cfg.Store))
+	log.Info("huddled running", "version", server.Version, "listen", srv.Addr().String(),
+		"store", redactStore(cfg.EffectiveStore()), "data", cfg.Data)
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Net.ShutdownTimeout)
@@ -60,22 +73,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// usageError is a command line flag cannot parse.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
 // loadConfig layers defaults, the YAML file, HUDDLE_* variables and flags.
-func loadConfig(args []string, stderr io.Writer) (configs.Config, bool, error) {
+// It returns flag.ErrHelp for --help, and usageError for a command line it
+// cannot parse.
+func loadConfig(args []string) (configs.Config, bool, error) {
 	cfg := configs.DefaultConfig()
 	fs := flag.NewFlagSet("huddled", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configFile := fs.String("config", os.Getenv("HUDDLE_CONFIG"), "YAML configuration file (env HUDDLE_CONFIG)")
-	version := fs.Bool("version", false, "print the version and exit")
+	// run prints the usage and the error itself, each once.
+	fs.SetOutput(io.Discard)
+	configFile := fs.String("config", os.Getenv("HUDDLE_CONFIG"), "")
+	version := fs.Bool("version", false, "")
 	flagVals := map[string]*string{}
 	for _, name := range configs.FlagNames() {
-		flagVals[name] = fs.String(name, "", fmt.Sprintf("overrides the config key (env %s)", configs.EnvName(name)))
+		flagVals[name] = fs.String(name, "", "")
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, false, err
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, false, err
+		}
+		return cfg, false, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return cfg, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, false, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	if *version {
 		return cfg, true, nil
@@ -98,6 +122,31 @@ func loadConfig(args []string, stderr io.Writer) (configs.Config, bool, error) {
 		return cfg, false, ferr
 	}
 	return cfg, false, cfg.Validate()
+}
+
+// printUsage writes huddled --help: every flag with the key it overrides,
+// its default and its environment variable.
+func printUsage(w io.Writer) {
+	type row struct{ flag, help string }
+	rows := []row{{"--config FILE", "YAML configuration file; configs/huddled.yaml lists every key (env HUDDLE_CONFIG)"}}
+	for _, s := range configs.Settings() {
+		rows = append(rows, row{"--" + s.Flag + " " + s.Arg,
+			fmt.Sprintf("%s (%s; default %s; env %s)", s.Usage, s.Key, s.Default(), s.Env())})
+	}
+	rows = append(rows, row{"--version", "print the version and exit"}, row{"--help", "print this help and exit"})
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.flag))
+	}
+	fmt.Fprint(w, `Usage: huddled [flags]
+
+Runs the Huddle server. Settings apply in this order, later ones winning:
+defaults, the --config file, HUDDLE_* environment variables, flags.
+
+`)
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, r.flag, r.help)
+	}
 }
 
 func newLogger(c configs.Log, w io.Writer) *slog.Logger {
