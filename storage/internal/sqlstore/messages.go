@@ -5,21 +5,25 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"huddle/storage"
 )
 
-// AppendMessages stores a batch in one transaction: one lookup of the
-// batch's client_msg_ids, one of its conversations' newest seqs, then the new
-// rows in one INSERT (more only past the bounds in build.go) and the read
-// markers of private conversations that start here. A seq is only ever
-// assigned inside the transaction that stores it, so a retried transaction
-// assigns them afresh and leaves no gap. Two servers appending to one
-// conversation at once queue on the locking read of its newest seq (MySQL);
-// should they still collide on a key, the loser runs again (errRace).
+// AppendMessages stores a batch in one transaction. The fast path takes
+// each conversation's newest seq from the store's cache (reading only the
+// ones it lacks) and inserts the new rows with one INSERT (more only past
+// the bounds in build.go), trusting the unique keys to refuse a retried
+// client_msg_id or a seq another writer took. When they do, the transaction
+// is rolled back and the careful path runs: one lookup of the batch's
+// client_msg_ids (retries are answered with the original), one locking read
+// of its conversations' newest seqs, then the INSERT. A seq is only ever
+// assigned inside the transaction that stores it, so a rolled-back attempt
+// leaves no gap; the cache only learns seqs that committed.
 func (s *Store) AppendMessages(ctx context.Context, msgs []storage.Message) ([]storage.Appended, error) {
 	for i := range msgs {
 		if err := checkMessage(&msgs[i]); err != nil {
@@ -30,14 +34,70 @@ func (s *Store) AppendMessages(ctx context.Context, msgs []storage.Message) ([]s
 	if len(msgs) == 0 {
 		return out, nil
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		clear(out) // from a failed attempt
-		return s.appendTx(ctx, tx, msgs, out)
-	})
+	attempt := func(careful bool) error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			clear(out) // from a failed attempt
+			return s.appendTx(ctx, tx, msgs, out, careful)
+		})
+	}
+	err := attempt(false)
+	if errors.Is(err, errCareful) {
+		err = attempt(true)
+	}
 	if err != nil {
+		s.seqs.forget(msgs)
 		return nil, s.wrap(err, "append %d messages", len(msgs))
 	}
+	s.seqs.learn(msgs, out)
 	return out, nil
+}
+
+// errCareful sends AppendMessages from its fast path to the careful one.
+var errCareful = errors.New("a key of the batch is taken")
+
+// seqCache remembers the newest committed seq of the conversations this
+// store wrote lately. It is only a guess: the primary key refuses a seq
+// that is taken, and the careful path reads the truth.
+type seqCache struct {
+	mu   sync.Mutex
+	last map[string]int64
+}
+
+// maxCachedConversations bounds the cache; past it, it starts afresh.
+const maxCachedConversations = 1 << 17
+
+func (c *seqCache) fill(last map[string]int64) (missing []any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conv := range last {
+		if seq, ok := c.last[conv]; ok {
+			last[conv] = seq
+		} else {
+			missing = append(missing, conv)
+		}
+	}
+	return missing
+}
+
+func (c *seqCache) learn(msgs []storage.Message, out []storage.Appended) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil || len(c.last) > maxCachedConversations {
+		c.last = make(map[string]int64)
+	}
+	for i := range msgs {
+		if conv := msgs[i].Conversation; out[i].Err == nil && out[i].Seq > c.last[conv] {
+			c.last[conv] = out[i].Seq
+		}
+	}
+}
+
+func (c *seqCache) forget(msgs []storage.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range msgs {
+		delete(c.last, msgs[i].Conversation)
+	}
 }
 
 // checkMessage rejects what only a caller's bug produces: a conversation id
@@ -78,10 +138,13 @@ const (
 	isSettled = -2 // out holds the answer: an earlier duplicate or a conflict
 )
 
-func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, msgs []storage.Message, out []storage.Appended) error {
-	found, err := s.findSent(ctx, tx, msgs)
-	if err != nil {
-		return err
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, msgs []storage.Message, out []storage.Appended, careful bool) error {
+	var found map[sentKey]sent
+	if careful {
+		var err error
+		if found, err = s.findSent(ctx, tx, msgs); err != nil {
+			return err
+		}
 	}
 	first := make(map[sentKey]int, len(msgs))
 	fate := make([]int, len(msgs))
@@ -113,7 +176,17 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, msgs []storage.Message
 	if len(last) == 0 {
 		return nil
 	}
-	if err := s.lastSeqs(ctx, tx, last); err != nil {
+	convs := s.seqs.fill(last)
+	if careful {
+		convs = slices.AppendSeq(convs[:0], func(yield func(any) bool) {
+			for conv := range last {
+				if !yield(conv) {
+					return
+				}
+			}
+		})
+	}
+	if err := s.lastSeqs(ctx, tx, last, convs); err != nil {
 		return err
 	}
 	var fresh int
@@ -133,7 +206,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, msgs []storage.Message
 			out[i] = storage.Appended{Seq: out[f].Seq, Created: out[f].Created, Duplicate: true}
 		}
 	}
-	if err := s.insertMessages(ctx, tx, msgs, fate, out, fresh); err != nil {
+	if err := s.insertMessages(ctx, tx, msgs, fate, out, fresh, careful); err != nil {
 		return err
 	}
 	return s.startPrivate(ctx, tx, started)
@@ -185,14 +258,13 @@ func (s *Store) findSent(ctx context.Context, tx *sql.Tx, msgs []storage.Message
 	return found, nil
 }
 
-// lastSeqs sets the newest seq of each conversation in last (0 when empty),
-// read through the primary key and locked where the dialect can: writers to
-// one conversation then wait for each other here instead of failing on the
-// primary key when they insert.
-func (s *Store) lastSeqs(ctx context.Context, tx *sql.Tx, last map[string]int64) error {
-	convs := make([]any, 0, len(last))
-	for conv := range last {
-		convs = append(convs, conv)
+// lastSeqs sets the newest seq of each conversation in convs in last (0
+// when empty), read through the primary key and locked where the dialect
+// can: writers to one conversation then wait for each other here instead of
+// failing on the primary key when they insert.
+func (s *Store) lastSeqs(ctx context.Context, tx *sql.Tx, last map[string]int64, convs []any) error {
+	for _, conv := range convs {
+		last[conv.(string)] = 0
 	}
 	for start := 0; start < len(convs); start += maxRowsPerStatement {
 		chunk := convs[start:min(start+maxRowsPerStatement, len(convs))]
@@ -224,7 +296,7 @@ func (s *Store) lastSeqs(ctx context.Context, tx *sql.Tx, last map[string]int64)
 
 // insertMessages inserts the fresh messages of the batch, which appendTx
 // has given their seqs in out, in as few statements as the bounds allow.
-func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []storage.Message, fate []int, out []storage.Appended, fresh int) error {
+func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []storage.Message, fate []int, out []storage.Appended, fresh int, careful bool) error {
 	const (
 		head = `INSERT INTO messages (conversation, seq, sender, recipient, client_msg_id, body, created) VALUES `
 		row  = `(?, ?, ?, ?, ?, ?, ?)`
@@ -237,6 +309,10 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []storage.M
 		}
 		_, err := tx.ExecContext(ctx, withRows(head, row, "", rows), args...)
 		if s.classify(err) == Duplicate {
+			if !careful {
+				// A retry, or a seq the cache did not know was taken.
+				return errCareful
+			}
 			// A concurrent transaction took one of these seqs or
 			// client_msg_ids after this one read them.
 			return errRace

@@ -50,6 +50,7 @@ type Store struct {
 	db       *sql.DB
 	classify Classifier
 	dialect  Dialect
+	seqs     seqCache // newest seqs of conversations written lately
 }
 
 var _ storage.Store = (*Store)(nil)
