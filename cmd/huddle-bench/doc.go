@@ -1,0 +1,16 @@
+// Command huddle-bench is Huddle's load-test harness. It drives a running
+// huddled through the client library, like real clients would, and prints one
+// summary per scenario: a table by default, one JSON object with --json.
+//
+//	huddle-bench [--server HOST:PORT] [--json] SCENARIO [flags]
+//
+// Scenarios:
+//
+//	request  logged-in connections doing user.get round trips (requests/s, latency)
+//	login    password logins against registered users (logins/s at the server's argon2id cost)
+//	idle     authenticated connections held open, and the server's RSS per connection
+//
+// It registers its own users (bench_<random>_<n>); it never reads or changes
+// anyone else's. It owns only load generation and measurement: it must not
+// import server internals, so what it measures is what a client sees.
+package main

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"sync"
+	"time"
+)
+
+// loginFlags: --conns workers each connect, log in as a user registered
+// beforehand, log out and close, over and over. The server's argon2id cost
+// dominates, so logins/s is about its hash workers and their CPUs; the
+// latency counted is the login's alone.
+//
+// Each login gets a new connection because the server closes a connection
+// that is unauthenticated auth_timeout after it was opened, and a logout makes
+// it unauthenticated again: a long-lived login/logout loop would be cut off.
+func loginFlags(fs *flag.FlagSet) runFunc {
+	conns, users := 4, 0
+	connFlags(fs, &conns, &users, "users to log in as, round robin (0: one per connection)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to log in")
+	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
+		if err := checkConns(conns, users); err != nil {
+			return result{}, err
+		}
+		if *duration <= 0 {
+			return result{}, usagef("--duration must be positive")
+		}
+		if users == 0 || users > conns {
+			users = conns
+		}
+		accts, err := newAccounts(ctx, g.server, users, false, progress)
+		if err != nil {
+			return result{}, err
+		}
+
+		progressf(progress, "logging in on %d connections for %v", conns, *duration)
+		var rec recorder
+		start := time.Now()
+		deadline := start.Add(*duration)
+		var wg sync.WaitGroup
+		for i := range conns {
+			name := accts[i%users].name
+			wg.Go(func() {
+				for ctx.Err() == nil && time.Now().Before(deadline) {
+					d, err := loginOnce(ctx, g.server, name)
+					rec.add(d, err)
+				}
+			})
+		}
+		wg.Wait()
+		res := result{Scenario: "login", Conns: conns, Users: users, Unit: "logins/s"}
+		rec.fill(&res, time.Since(start))
+		return res, nil
+	}
+}
+
+// loginOnce connects, logs in as name, logs out and closes, and returns how
+// long the login itself took. The logout keeps the server's session table
+// from growing with every op.
+func loginOnce(ctx context.Context, addr, name string) (time.Duration, error) {
+	c, err := dial(ctx, addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := c.Login(ctx, name, benchPassword); err != nil {
+		return 0, err
+	}
+	d := time.Since(start)
+	return d, c.Logout(ctx)
+}

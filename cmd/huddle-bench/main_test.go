@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"huddle/internal/testutil"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// As in server/main_test.go: gnet's default worker pool lives for the
+		// process, protoactor's throttle timer ends a moment after shutdown.
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewThrottleWithLogger.func1.1"),
+	)
+}
+
+// bench runs huddle-bench in-process and returns its exit status and output.
+func bench(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestScenarios(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.TestConfig(t, "sqlite"))
+	addr := srv.Addr().String()
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"request", []string{"request", "--conns", "3", "--pipeline", "2", "--duration", "500ms"}},
+		{"login", []string{"login", "--conns", "2", "--duration", "500ms"}},
+		// The server runs in this process, so idle finds it by its port.
+		{"idle", []string{"idle", "--conns", "20", "--users", "3", "--steps", "2", "--pause", "50ms", "--hold", "100ms"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := bench(t, append([]string{"--server", addr, "--json"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+			}
+			var res result
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+				t.Fatalf("output %q: %v", stdout, err)
+			}
+			if res.Scenario != tc.name || res.Ops <= 0 || res.Errors != 0 || res.OpsPerSec <= 0 || res.Unit == "" {
+				t.Fatalf("result %+v", res)
+			}
+			if tc.name == "idle" && (res.ServerPID == 0 || res.RSSAfterBytes <= 0) {
+				t.Fatalf("idle did not measure RSS: %+v", res)
+			}
+		})
+	}
+}
+
+// TestFlagsAfterScenario checks DESIGN §5's form, with the shared flags after
+// the scenario and --clients for --conns, and the human table.
+func TestFlagsAfterScenario(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.TestConfig(t, "sqlite"))
+	code, stdout, stderr := bench(t, "request", "--server", srv.Addr().String(), "--clients", "2", "--duration", "200ms")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"scenario", "request", "connections", "requests/s", "latency p99"} {
+		if !strings.Contains(stdout, want) {
+			t.Fatalf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"nosuch"},
+		{"--bogus", "request"},
+		{"request", "--conns", "0"},
+		{"request", "extra"},
+		{"login", "--duration", "-1s"},
+		{"idle", "--conns", "100000000"},
+		{"idle", "--conns", "10", "--steps", "1"},
+	} {
+		if code, _, _ := bench(t, args...); code != 2 {
+			t.Errorf("huddle-bench %q: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestRSSSlope(t *testing.T) {
+	for _, tc := range []struct {
+		steps [][2]int64
+		want  float64
+	}{
+		{[][2]int64{{100, 1000}, {200, 2000}, {300, 3000}}, 10},
+		// The first reading still held set-up garbage: measure from the second.
+		{[][2]int64{{100, 9000}, {200, 2000}, {300, 3000}}, 10},
+		// No growth after the lowest point that can be measured against.
+		{[][2]int64{{100, 3000}, {200, 2000}}, 0},
+		{[][2]int64{{100, 0}, {200, 0}}, 0},
+	} {
+		if got := rssSlope(tc.steps); got != tc.want {
+			t.Errorf("rssSlope(%v) = %v, want %v", tc.steps, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+// result is a scenario's summary. The first fields are common to every
+// scenario (DESIGN §5); the rest are set by the scenarios they belong to and
+// left out when zero.
+type result struct {
+	Scenario   string  `json:"scenario"`
+	Conns      int     `json:"conns"`
+	Ops        int64   `json:"ops"`
+	OpsPerSec  float64 `json:"ops_per_sec"`
+	Unit       string  `json:"unit"`
+	P50ms      float64 `json:"p50_ms"`
+	P99ms      float64 `json:"p99_ms"`
+	Errors     int64   `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"`
+	Seconds    float64 `json:"duration_s"`
+
+	Users    int `json:"users,omitempty"`
+	Pipeline int `json:"pipeline,omitempty"`
+
+	// idle: the server's resident memory before the bench's set-up, after
+	// each step as [connections open, bytes], and at the end; the slope
+	// between the first step and the end is the cost of one connection.
+	ServerPID       int        `json:"server_pid,omitempty"`
+	RSSStartBytes   int64      `json:"rss_start_bytes,omitempty"`
+	RSSSteps        [][2]int64 `json:"rss_steps,omitempty"`
+	RSSAfterBytes   int64      `json:"rss_after_bytes,omitempty"`
+	RSSBytesPerConn float64    `json:"rss_bytes_per_conn,omitempty"`
+}
+
+func (r result) print(w io.Writer, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(r)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("scenario", r.Scenario)
+	row("connections", strconv.Itoa(r.Conns))
+	if r.Users > 0 {
+		row("users", strconv.Itoa(r.Users))
+	}
+	if r.Pipeline > 0 {
+		row("pipeline", strconv.Itoa(r.Pipeline))
+	}
+	row("duration", fmt.Sprintf("%.2f s", r.Seconds))
+	row("ops", strconv.FormatInt(r.Ops, 10))
+	row("rate", fmt.Sprintf("%.1f %s", r.OpsPerSec, r.Unit))
+	row("latency p50", fmt.Sprintf("%.3f ms", r.P50ms))
+	row("latency p99", fmt.Sprintf("%.3f ms", r.P99ms))
+	row("errors", strconv.FormatInt(r.Errors, 10))
+	if r.FirstError != "" {
+		row("first error", r.FirstError)
+	}
+	if r.ServerPID > 0 {
+		row("server pid", strconv.Itoa(r.ServerPID))
+		row("server RSS at start", mib(r.RSSStartBytes))
+		for _, s := range r.RSSSteps {
+			row(fmt.Sprintf("server RSS at %d conns", s[0]), mib(s[1]))
+		}
+		row("RSS per connection", fmt.Sprintf("%.0f bytes", r.RSSBytesPerConn))
+	}
+	return tw.Flush()
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// recorder collects latencies and errors from many goroutines.
+type recorder struct {
+	mu       sync.Mutex
+	lat      []time.Duration
+	errors   int64
+	firstErr error
+}
+
+// add records one finished operation: its latency on success, the error otherwise.
+func (rc *recorder) add(d time.Duration, err error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if err != nil {
+		rc.errors++
+		if rc.firstErr == nil {
+			rc.firstErr = err
+		}
+		return
+	}
+	rc.lat = append(rc.lat, d)
+}
+
+// merge adds a goroutine's own latencies in one go, so that the hot loops
+// of the request scenario don't contend on the mutex.
+func (rc *recorder) merge(lat []time.Duration) {
+	rc.mu.Lock()
+	rc.lat = append(rc.lat, lat...)
+	rc.mu.Unlock()
+}
+
+// fill sets the common fields of r from what was recorded over elapsed.
+func (rc *recorder) fill(r *result, elapsed time.Duration) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	slices.Sort(rc.lat)
+	r.Ops = int64(len(rc.lat))
+	r.Seconds = elapsed.Seconds()
+	if elapsed > 0 {
+		r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
+	}
+	r.P50ms = ms(percentile(rc.lat, 0.50))
+	r.P99ms = ms(percentile(rc.lat, 0.99))
+	r.Errors = rc.errors
+	if rc.firstErr != nil {
+		r.FirstError = rc.firstErr.Error()
+	}
+}
+
+// percentile returns the nearest-rank p-quantile of sorted latencies.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(float64(len(sorted))*p)) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
