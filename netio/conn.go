@@ -15,11 +15,10 @@ const maxIOV = 1024
 
 // Conn is one client connection. Its exported methods are safe for concurrent use.
 type Conn struct {
-	id      uint64
-	remote  netip.Addr
-	gc      gnet.Conn
-	srv     *Server
-	created time.Time
+	id     uint64
+	remote netip.Addr
+	gc     gnet.Conn
+	srv    *Server
 
 	// Loop-only state.
 	helloDone bool
@@ -27,6 +26,7 @@ type Conn struct {
 
 	lastSeen      atomic.Int64 // unix nanos of the last frame received
 	authenticated atomic.Bool
+	unauthSince   atomic.Int64 // unix nanos since the connection has had no session
 	closing       atomic.Bool
 
 	sessMu  sync.Mutex
@@ -57,6 +57,10 @@ func (c *Conn) SetSession(s any) bool {
 		return false
 	}
 	c.session = s
+	if s == nil && c.authenticated.Load() {
+		// Logged out: the auth timeout runs afresh from now.
+		c.unauthSince.Store(time.Now().UnixNano())
+	}
 	c.authenticated.Store(s != nil)
 	return true
 }

@@ -186,7 +186,8 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return protocol.EncodeError(0, refusal), gnet.Close
 	}
 	now := time.Now()
-	c := &Conn{id: s.nextID.Add(1), remote: remote, gc: gc, srv: s, created: now, open: true}
+	c := &Conn{id: s.nextID.Add(1), remote: remote, gc: gc, srv: s, open: true}
+	c.unauthSince.Store(now.UnixNano())
 	c.lastSeen.Store(now.UnixNano())
 	gc.SetContext(c)
 	s.conns.Store(c.id, c)
@@ -340,7 +341,7 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 		c := v.(*Conn)
 		switch {
 		case c.closing.Load():
-		case !c.authenticated.Load() && c.created.Before(authDeadline):
+		case !c.authenticated.Load() && c.unauthSince.Load() < authDeadline.UnixNano():
 			s.authTimeouts.Add(1)
 			c.CloseWith(protocol.EncodeError(0, protocol.Errorf(protocol.CodeUnauthorized, "not authenticated within %s", s.cfg.AuthTimeout)))
 		case c.lastSeen.Load() < idleDeadline:

@@ -218,3 +218,17 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	// Others are unaffected.
 	testutil.DialRaw(t, srv.Addr().String()).Hello()
 }
+
+// TestLogoutRestartsAuthTimeout: a connection that logs out long after it
+// opened gets a whole auth_timeout to log in again.
+func TestLogoutRestartsAuthTimeout(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Net.AuthTimeout = 1500 * time.Millisecond
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	c, _ := e.newUser("wade")
+	time.Sleep(2 * cfg.Net.AuthTimeout) // logged in: no timeout applies
+	call(t, c, protocol.TypeAuthLogout, nil, nil)
+	time.Sleep(cfg.Net.AuthTimeout / 3)
+	call(t, c, protocol.TypeAuthLogin, protocol.Login{Name: "wade", Password: password}, nil)
+	call(t, c, protocol.TypeUserGet, nil, nil)
+}

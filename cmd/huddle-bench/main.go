@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"huddle/internal/rlimit"
 )
 
 // defaultServer is the server huddled listens on by default (DESIGN §1).
@@ -156,7 +158,7 @@ func checkConns(conns, users int) error {
 	if users < 0 {
 		return usagef("--users must not be negative")
 	}
-	limit, err := raiseFileLimit()
+	limit, err := rlimit.RaiseFiles()
 	if err == nil && uint64(conns)+fdReserve > limit {
 		return usagef("--conns %d needs more file descriptors than RLIMIT_NOFILE allows (%d, %d kept for other use)",
 			conns, limit, fdReserve)

@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"huddle/configs"
-	"huddle/netio"
+	"huddle/internal/rlimit"
 	"huddle/server"
 )
 
@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(cfg.Log, stderr)
-	fdLimit, err := netio.RaiseFileLimit()
+	fdLimit, err := rlimit.RaiseFiles()
 	if err != nil {
 		log.Warn("could not raise RLIMIT_NOFILE", "err", err, "fd_limit", fdLimit)
 	}
