@@ -163,3 +163,32 @@ func FuzzDecodeRequest(f *testing.F) {
 		_ = DecodeData(data, &v)
 	})
 }
+
+// FuzzDecodeData feeds arbitrary bytes to the decoder of every request
+// payload: nothing may panic, every refusal is a bad_request, and what is
+// accepted passes its own validation.
+func FuzzDecodeData(f *testing.F) {
+	f.Add([]byte(`{"user":"bob","client_msg_id":"a1","text":"hi"}`))
+	f.Add([]byte(`{"group":"devs","before":10,"after":0,"limit":200}`))
+	f.Add([]byte(`{"group":"devs","users":["a","bob","bob"]}`))
+	f.Add([]byte(`{"group":"devs","user":"bob","role":"owner"}`))
+	f.Add([]byte(`{"user":"bob","group":"devs","seq":-1}`))
+	f.Add([]byte(`{"text":"\ud800"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, v := range []any{
+			new(MsgSend), new(MsgHistory), new(MsgRead), new(MsgTyping),
+			new(GroupName), new(GroupUsers), new(GroupRole),
+			new(Register), new(Login), new(Resume), new(Passwd), new(UserUpdate), new(FriendTarget), new(Hello),
+		} {
+			err := DecodeData(data, v)
+			if err != nil && CodeOf(err) != CodeBadRequest {
+				t.Fatalf("%T: error %v is not bad_request", v, err)
+			}
+			if val, ok := v.(interface{ Validate() error }); ok && err == nil {
+				if verr := val.Validate(); verr != nil {
+					t.Fatalf("%T accepted %q but does not validate: %v", v, data, verr)
+				}
+			}
+		}
+	})
+}
