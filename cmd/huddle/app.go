@@ -6,15 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // app is one invocation's settings and streams. Global flags bind to its
 // fields on every FlagSet, so they may come before or after the command.
 type app struct {
 	server    string
-	serverSet bool // --server or HUDDLE_SERVER chose the address explicitly
+	serverSet bool  // --server or HUDDLE_SERVER chose the address explicitly
+	serverErr error // HUDDLE_SERVER is not HOST:PORT; reported unless --server replaces it
 	home      string
 	json      bool
 
@@ -28,6 +31,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 	a := &app{server: defaultServer, stdin: stdin, stdout: stdout, stderr: stderr}
 	if s := os.Getenv("HUDDLE_SERVER"); s != "" {
 		a.server, a.serverSet = s, true
+		if err := checkServer(s); err != nil {
+			a.serverErr = usageErrorf("HUDDLE_SERVER=%q: %v", s, err)
+		}
 	}
 	a.home = os.Getenv("HUDDLE_HOME")
 	if a.home == "" {
@@ -50,10 +56,26 @@ func (f serverFlag) String() string {
 }
 
 func (f serverFlag) Set(s string) error {
+	if err := checkServer(s); err != nil {
+		return err
+	}
+	f.a.server, f.a.serverSet, f.a.serverErr = s, true, nil
+	return nil
+}
+
+// checkServer accepts HOST:PORT with a numeric port, so that a typo is a
+// usage error rather than a network error at the first dial.
+func checkServer(s string) error {
 	if s == "" {
 		return errors.New("empty address")
 	}
-	f.a.server, f.a.serverSet = s, true
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return errors.New("want HOST:PORT")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("want HOST:PORT with a port 1-65535, not %q", port)
+	}
 	return nil
 }
 
@@ -78,6 +100,20 @@ func (a *app) flagError(err error, cmd string) error {
 		return usageErrorf("%v", err)
 	}
 	return usageErrorf("%s: %v", cmd, err)
+}
+
+// note tells the user what a long-running command is doing, on stderr; with
+// --json stderr carries only errors and warnings, so notes are left out.
+func (a *app) note(format string, args ...any) {
+	if !a.json {
+		fmt.Fprintf(a.stderr, "huddle: "+format+"\n", args...)
+	}
+}
+
+// warn reports a problem that does not fail the command: one line on
+// stderr, or {"warning":{"code","message"}} with --json.
+func (a *app) warn(what string, err error) {
+	a.report("warning", what, err)
 }
 
 // usageError is a mistake on the command line: exit status 2.

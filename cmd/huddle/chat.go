@@ -15,7 +15,7 @@ import (
 func chatCommands() []command {
 	return []command{
 		{"send", "NAME TEXT", "send a message to NAME", cmdSend(client.UserChat)},
-		{"history", historyUsage("NAME"), "show your conversation with NAME, oldest first", cmdHistory(client.UserChat)},
+		{"history", historyUsage("NAME"), "show your conversation with NAME, oldest first, and mark it read", cmdHistory(client.UserChat)},
 		{"unread", "", "list conversations with unread messages", listCommand((*client.Client).Unread, "no unread messages", unreadRow)},
 	}
 }
@@ -41,7 +41,7 @@ func cmdSend(to chat) func(context.Context, *app, *cmdLine) error {
 		conv := to(args[0])
 		return a.withSession(ctx, func(ctx context.Context, c *client.Client) error {
 			id := client.NewClientMsgID()
-			out, err := sendRetry(ctx, c, conv, text, id)
+			out, err := a.sendRetry(ctx, c, conv, text, id)
 			if err != nil {
 				return err
 			}
@@ -58,14 +58,14 @@ func cmdSend(to chat) func(context.Context, *app, *cmdLine) error {
 // lost under the first try: the message may have been stored without the
 // reply arriving, and the same client_msg_id makes the server answer the
 // retry with the original seq instead of storing it twice.
-func sendRetry(ctx context.Context, c *client.Client, to protocol.Conversation, text, id string) (protocol.MsgSendReply, error) {
+func (a *app) sendRetry(ctx context.Context, c *client.Client, to protocol.Conversation, text, id string) (protocol.MsgSendReply, error) {
 	out, err := c.Send(ctx, to, text, id)
 	if !errors.Is(err, client.ErrConnectionLost) {
 		return out, err
 	}
 	if err := c.Reconnect(ctx); err != nil {
 		if protocol.CodeOf(err) == protocol.CodeUnauthorized {
-			return out, errSessionEnded
+			return out, a.sessionEnded(c.Session().Token)
 		}
 		return out, err
 	}
@@ -102,10 +102,26 @@ func cmdHistory(in chat) func(context.Context, *app, *cmdLine) error {
 				return err
 			}
 			now := time.Now()
-			return printLines(a, h.Messages, "no messages", func(m protocol.Message) string {
+			err = printLines(a, h.Messages, "no messages", func(m protocol.Message) string {
 				return fmt.Sprintf("#%d %s %s: %s", m.Seq, clock(m.TS, now), m.From, printable(m.Text))
 			})
+			if err != nil || len(h.Messages) == 0 {
+				return err
+			}
+			a.markRead(ctx, c, q.Conversation, h.Messages[len(h.Messages)-1].Seq)
+			return nil
 		})
+	}
+}
+
+// markRead moves the read marker up to seq, the newest message history has
+// shown; the server never moves it back, so showing an older page is
+// harmless. History has succeeded by then, so a failure is only a warning,
+// and not_found (a conversation without a marker yet) not even that.
+func (a *app) markRead(ctx context.Context, c *client.Client, in protocol.Conversation, seq int64) {
+	_, err := c.MarkRead(ctx, in, seq)
+	if err != nil && protocol.CodeOf(err) != protocol.CodeNotFound {
+		a.warn("mark read", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"huddle/client"
 	"huddle/internal/testutil/clifake"
 	"huddle/protocol"
 )
@@ -35,6 +36,8 @@ func validate(req protocol.Request) error {
 		v = new(protocol.MsgSend)
 	case protocol.TypeMsgHistory:
 		v = new(protocol.MsgHistory)
+	case protocol.TypeMsgRead:
+		v = new(protocol.MsgRead)
 	case protocol.TypeGroupCreate, protocol.TypeGroupLeave, protocol.TypeGroupDelete, protocol.TypeGroupMembers:
 		v = new(protocol.GroupName)
 	case protocol.TypeGroupAdd, protocol.TypeGroupRemove:
@@ -183,9 +186,68 @@ func TestHistoryAgainstFake(t *testing.T) {
 	}
 }
 
+// TestHistoryMarksRead: history moves the read marker to the newest message
+// it shows; a failure to do so is a warning (none for not_found), and
+// history still succeeds.
+func TestHistoryMarksRead(t *testing.T) {
+	historySetup, _ := answer(protocol.TypeMsgHistory, protocol.MsgHistoryReply{LastSeq: 20, Messages: []protocol.Message{
+		{Seq: 11, From: "bob", Text: "hi"}, {Seq: 12, From: "alice", Text: "hello"},
+	}})
+	readErr := make(chan protocol.Code, 1)
+	reads := make(chan protocol.Request, 4)
+	loggedInFake(t, historySetup, func(s *clifake.Server) {
+		s.Handlers[protocol.TypeMsgRead] = func(c *clifake.Conn, req protocol.Request) {
+			if err := validate(req); err != nil {
+				c.Fail(req.ID, protocol.CodeOf(err), err.Error())
+				return
+			}
+			reads <- req
+			select {
+			case code := <-readErr:
+				c.Fail(req.ID, code, "no luck")
+			default:
+				c.Reply(req.ID, protocol.MsgReadReply{Seq: 15}) // an earlier, newer marker stays
+			}
+		}
+	})
+
+	code, _, stderr := huddle(t, "", "history", "bob", "--before", "13")
+	if code != 0 || stderr != "" {
+		t.Fatalf("history: exit %d, stderr %q", code, stderr)
+	}
+	if r := decodeReq[protocol.MsgRead](t, reads); r.Conversation != client.UserChat("bob") || r.Seq != 12 {
+		t.Fatalf("fake saw msg.read %+v, want bob up to 12", r)
+	}
+	mustRun(t, "", "group", "history", "devs", "--json")
+	if r := decodeReq[protocol.MsgRead](t, reads); r.Conversation != client.GroupChat("devs") || r.Seq != 12 {
+		t.Fatalf("fake saw msg.read %+v, want devs up to 12", r)
+	}
+
+	readErr <- protocol.CodeNotFound // no marker yet: not worth a word
+	if code, _, stderr := huddle(t, "", "history", "bob"); code != 0 || stderr != "" {
+		t.Fatalf("history with msg.read not_found: exit %d, stderr %q", code, stderr)
+	}
+	readErr <- protocol.CodeUnavailable
+	code, stdout, stderr := huddle(t, "", "history", "bob")
+	if code != 0 || !strings.Contains(stdout, "#12 ") || stderr != "huddle: warning: mark read: unavailable: no luck\n" {
+		t.Fatalf("history with msg.read failing: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	readErr <- protocol.CodeInternal
+	code, stdout, stderr = huddle(t, "", "history", "bob", "--json")
+	if code != 0 || len(decodeLines(t, stdout)) != 2 || stderr != `{"warning":{"code":"internal","message":"mark read: no luck"}}`+"\n" {
+		t.Fatalf("history --json with msg.read failing: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
 func TestHistoryEmpty(t *testing.T) {
 	setup, _ := answer(protocol.TypeMsgHistory, protocol.MsgHistoryReply{})
-	loggedInFake(t, setup)
+	readSetup, reads := answer(protocol.TypeMsgRead, protocol.MsgReadReply{})
+	loggedInFake(t, setup, readSetup)
+	defer func() {
+		if len(reads) > 0 {
+			t.Error("msg.read sent for an empty history")
+		}
+	}()
 	if out := mustRun(t, "", "history", "bob"); out != "no messages\n" {
 		t.Fatalf("history printed %q", out)
 	}

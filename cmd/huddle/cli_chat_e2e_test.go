@@ -48,6 +48,18 @@ func pushData(t *testing.T, p map[string]any) map[string]any {
 	return d
 }
 
+// hasUnread reports whether unread --json output lists the conversation
+// with the user or group called name.
+func hasUnread(t *testing.T, out, name string) bool {
+	t.Helper()
+	for _, u := range jsonLines(t, out) {
+		if u["user"] == name || u["group"] == name {
+			return true
+		}
+	}
+	return false
+}
+
 func TestCLIChatEndToEnd(t *testing.T) {
 	e := startE2E(t)
 	alice, bob, carol := t.TempDir(), t.TempDir(), t.TempDir()
@@ -76,7 +88,11 @@ func TestCLIChatEndToEnd(t *testing.T) {
 		t.Fatalf("bob's send = %v", m)
 	}
 
-	// history is one conversation seen from either side, oldest first.
+	// history is one conversation seen from either side, oldest first,
+	// and marks it read.
+	if !hasUnread(t, e.ok(bob, "", "--json", "unread"), "alice") {
+		t.Fatal("bob has no unread messages from alice")
+	}
 	items := jsonLines(t, e.ok(bob, "", "--json", "history", "alice"))
 	wantSeqs(t, items, 1, 2, 3)
 	if items[0]["from"] != "alice" || items[0]["text"] != "hello bob" || items[1]["text"] != "how are you?" || items[2]["from"] != "bob" {
@@ -94,6 +110,13 @@ func TestCLIChatEndToEnd(t *testing.T) {
 	}
 	if out := e.ok(carol, "", "history", "alice"); out != "no messages\n" {
 		t.Fatalf("carol's history with alice = %q", out)
+	}
+	if hasUnread(t, e.ok(bob, "", "--json", "unread"), "alice") {
+		t.Fatal("alice's messages still unread after bob's history")
+	}
+	wantSeqs(t, jsonLines(t, e.ok(bob, "", "--json", "history", "alice", "--before", "2")), 1)
+	if hasUnread(t, e.ok(bob, "", "--json", "unread"), "alice") {
+		t.Fatal("an older page of history moved the read marker back")
 	}
 	if out := e.ok(carol, "", "unread"); out != "no unread messages\n" {
 		t.Fatalf("carol's unread = %q", out)
@@ -143,8 +166,15 @@ func TestCLIChatEndToEnd(t *testing.T) {
 	if items[0]["from"] != "alice" || items[1]["from"] != "bob" || items[1]["text"] != "hello" {
 		t.Fatalf("group history = %v", items)
 	}
+	if !hasUnread(t, e.ok(bob, "", "--json", "unread"), "devs") {
+		t.Fatal("bob has no unread messages in devs")
+	}
 	if out := e.ok(bob, "", "group", "history", "devs", "--after", "1"); !strings.HasPrefix(out, "#2 ") || !strings.HasSuffix(out, " bob: hello\n") {
 		t.Fatalf("group history --after 1 = %q", out)
+	}
+
+	if hasUnread(t, e.ok(bob, "", "--json", "unread"), "devs") {
+		t.Fatal("devs still unread after bob's group history")
 	}
 
 	// carol is not a member: she may neither write nor read.

@@ -29,6 +29,7 @@ type e2e struct {
 	t      *testing.T
 	bin    string // directory holding huddle and huddled
 	addr   string
+	args   []string // huddled's arguments, the same on a restart
 	server *exec.Cmd
 	logs   *syncBuffer
 	exited chan error
@@ -98,19 +99,12 @@ func startE2E(t *testing.T) *e2e {
 	if runtime.GOOS == "windows" {
 		t.Skip("stops huddled with SIGTERM")
 	}
-	e := &e2e{t: t, bin: buildBinaries(t), addr: freePort(t), logs: &syncBuffer{}, exited: make(chan error, 1)}
+	e := &e2e{t: t, bin: buildBinaries(t), addr: freePort(t), logs: &syncBuffer{}}
 	data := t.TempDir()
-	e.server = exec.Command(filepath.Join(e.bin, "huddled"),
-		"--listen", e.addr, "--http", freePort(t),
-		"--store", "sqlite:"+filepath.Join(data, "huddle.db"), "--data", data)
-	e.server.Env = cleanEnv()
-	e.server.Stdout, e.server.Stderr = e.logs, e.logs
-	if err := e.server.Start(); err != nil {
-		t.Fatalf("start huddled: %v", err)
-	}
-	go func() { e.exited <- e.server.Wait() }()
+	e.args = []string{"--listen", e.addr, "--http", freePort(t),
+		"--store", "sqlite:" + filepath.Join(data, "huddle.db"), "--data", data}
 	t.Cleanup(func() {
-		if e.server.ProcessState == nil {
+		if e.server != nil && e.server.Process != nil && e.server.ProcessState == nil {
 			_ = e.server.Process.Kill()
 			<-e.exited
 		}
@@ -118,12 +112,28 @@ func startE2E(t *testing.T) *e2e {
 			t.Logf("huddled output:\n%s", e.logs.String())
 		}
 	})
+	e.start()
+	return e
+}
+
+// start runs huddled and waits until it accepts connections.
+func (e *e2e) start() {
+	t := e.t
+	t.Helper()
+	e.server = exec.Command(filepath.Join(e.bin, "huddled"), e.args...)
+	e.server.Env = cleanEnv()
+	e.server.Stdout, e.server.Stderr = e.logs, e.logs
+	if err := e.server.Start(); err != nil {
+		t.Fatalf("start huddled: %v", err)
+	}
+	e.exited = make(chan error, 1)
+	go func() { e.exited <- e.server.Wait() }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", e.addr, time.Second)
 		if err == nil {
 			c.Close()
-			return e
+			return
 		}
 		select {
 		case err := <-e.exited:
@@ -134,6 +144,23 @@ func startE2E(t *testing.T) *e2e {
 		if time.Now().After(deadline) {
 			t.Fatalf("huddled does not accept on %s after 20s\n%s", e.addr, e.logs.String())
 		}
+	}
+}
+
+// stop sends huddled SIGTERM and waits for it to drain and exit 0.
+func (e *e2e) stop() {
+	t := e.t
+	t.Helper()
+	if err := e.server.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-e.exited:
+		if err != nil {
+			t.Fatalf("huddled after SIGTERM: %v\n%s", err, e.logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("huddled still running 20s after SIGTERM\n%s", e.logs.String())
 	}
 }
 
@@ -211,18 +238,18 @@ func jsonLines(t *testing.T, out string) []map[string]any {
 	return objs
 }
 
-// listener is `huddle listen` running in the background.
-type listener struct {
+// listenProc is `huddle listen` running in the background.
+type listenProc struct {
 	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr strings.Builder
+	stdout syncBuffer
+	stderr syncBuffer
 	ready  chan struct{} // closed when it says it is listening
 	done   chan error
 }
 
-func (e *e2e) listen(home string, args ...string) *listener {
+func (e *e2e) listen(home string, args ...string) *listenProc {
 	e.t.Helper()
-	l := &listener{cmd: e.command(home, "", append([]string{"listen"}, args...)...),
+	l := &listenProc{cmd: e.command(home, "", append([]string{"listen"}, args...)...),
 		ready: make(chan struct{}), done: make(chan error, 1)}
 	l.cmd.Stdout = &l.stdout
 	pipe, err := l.cmd.StderrPipe()
@@ -236,7 +263,7 @@ func (e *e2e) listen(home string, args ...string) *listener {
 		sc := bufio.NewScanner(pipe)
 		ready := false
 		for sc.Scan() {
-			l.stderr.WriteString(sc.Text() + "\n")
+			_, _ = l.stderr.Write([]byte(sc.Text() + "\n"))
 			if !ready && strings.HasPrefix(sc.Text(), "listening as ") {
 				ready = true
 				close(l.ready)
@@ -255,8 +282,8 @@ func (e *e2e) listen(home string, args ...string) *listener {
 	return l
 }
 
-// pushes waits for the listener to exit 0 and returns its pushes.
-func (l *listener) pushes(t *testing.T) []map[string]any {
+// pushes waits for the listen process to exit 0 and returns its pushes.
+func (l *listenProc) pushes(t *testing.T) []map[string]any {
 	t.Helper()
 	select {
 	case err := <-l.done:
@@ -371,15 +398,5 @@ func TestCLIEndToEnd(t *testing.T) {
 	e.fails(2, alice, "", "whoami", "--no-such-flag")
 
 	// SIGTERM drains the server, which must exit 0.
-	if err := e.server.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-e.exited:
-		if err != nil {
-			t.Fatalf("huddled after SIGTERM: %v\n%s", err, e.logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("huddled still running 20s after SIGTERM\n%s", e.logs.String())
-	}
+	e.stop()
 }

@@ -138,10 +138,16 @@ func TestRevokedSession(t *testing.T) {
 	s := startFake(t)
 	writeSession(t, session{Server: s.Addr(), User: "alice", Token: clifake.Revoked})
 	code, _, stderr := huddle(t, "", "whoami")
-	if code != 1 || !strings.Contains(stderr, "not logged in (session expired or revoked): run huddle login") {
+	if code != 1 || stderr != "huddle: session expired; log in again (huddle login NAME)\n" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	// The dead session is gone: the next command says so at once.
+	code, _, stderr = huddle(t, "", "whoami", "--json")
+	if code != 1 || !strings.Contains(stderr, "not logged in (no session in") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	// logout of a dead session still clears it.
+	writeSession(t, session{Server: s.Addr(), User: "alice", Token: clifake.Revoked})
 	mustRun(t, "", "logout")
 	if _, err := newApp(nil, nil, nil).loadSession(); err == nil {
 		t.Fatal("session kept")
@@ -242,8 +248,12 @@ func TestListenStopsWhenSessionEnds(t *testing.T) {
 	}()
 	select {
 	case code := <-done:
-		if code != 1 || !strings.Contains(stderr, "not logged in") {
+		if code != 1 || !strings.Contains(stderr, "huddle: connection lost: server closed the connection; reconnecting in 200ms\n") ||
+			!strings.HasSuffix(stderr, "huddle: session expired; log in again (huddle login NAME)\n") {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(os.Getenv("HUDDLE_HOME"), sessionFile)); !os.IsNotExist(err) {
+			t.Fatalf("session file after the resume was refused: %v", err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("listen kept going without a session")

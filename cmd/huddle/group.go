@@ -20,7 +20,7 @@ func groupCommands() []command {
 		{"group members", "GROUP", "list a group's members", cmdGroupMembers},
 		{"group list", "", "list your groups", listCommand((*client.Client).GroupList, "no groups yet", groupRow)},
 		{"group send", "GROUP TEXT", "send a message to a group", cmdSend(client.GroupChat)},
-		{"group history", historyUsage("GROUP"), "show a group's messages, oldest first", cmdHistory(client.GroupChat)},
+		{"group history", historyUsage("GROUP"), "show a group's messages, oldest first, and mark them read", cmdHistory(client.GroupChat)},
 	}
 }
 

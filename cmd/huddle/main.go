@@ -74,8 +74,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return a.flagError(err, "")
 	}
 	if *showVersion {
-		fmt.Fprintf(a.stdout, "huddle %s (protocol %d)\n", version, protocol.Version)
-		return nil
+		return a.print(struct {
+			Version  string `json:"version"`
+			Protocol int    `json:"protocol"`
+		}{version, protocol.Version}, "huddle %s (protocol %d)", version, protocol.Version)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -83,12 +85,20 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return usageErrorf("no command given")
 	}
 	if rest[0] == "help" {
-		a.printUsage(a.stdout, strings.Join(rest[1:], " "))
+		topic := strings.Join(rest[1:], " ")
+		if !slices.ContainsFunc(commands(), func(c command) bool { return c.under(topic) }) {
+			return usageErrorf("unknown command %q (run huddle help)", topic)
+		}
+		a.printUsage(a.stdout, topic)
 		return nil
 	}
 	cmd, n := findCommand(rest)
 	if cmd == nil {
 		if group := rest[0]; isGroup(group) {
+			if len(rest) > 1 && isHelpFlag(rest[1]) { // huddle group --help
+				a.printUsage(a.stdout, group)
+				return flag.ErrHelp
+			}
 			a.usageHint(group)
 			if len(rest) == 1 {
 				return usageErrorf("%s: missing subcommand", group)
@@ -115,6 +125,17 @@ func findCommand(args []string) (*command, int) {
 	return best, n
 }
 
+// under reports whether c is the command topic names, or one of the group
+// of commands it starts ("group" for "group send"); every command is under "".
+func (c command) under(topic string) bool {
+	return topic == "" || c.name == topic || strings.HasPrefix(c.name, topic+" ")
+}
+
+// isHelpFlag reports whether arg asks for help, as package flag reads it.
+func isHelpFlag(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--h" || arg == "--help"
+}
+
 // isGroup reports whether word starts multi-word commands, like "friend".
 func isGroup(word string) bool {
 	return slices.ContainsFunc(commands(), func(c command) bool { return strings.HasPrefix(c.name, word+" ") })
@@ -135,7 +156,7 @@ func (a *app) printUsage(w io.Writer, prefix string) {
 	fmt.Fprintln(w, "usage: huddle [--server HOST:PORT] [--home DIR] [--json] COMMAND [ARGS]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands() {
-		if prefix != "" && c.name != prefix && !strings.HasPrefix(c.name, prefix+" ") {
+		if !c.under(prefix) {
 			continue
 		}
 		line := strings.TrimSpace(c.name + " " + c.usage)
@@ -183,6 +204,8 @@ func (cl *cmdLine) parse(minArgs, maxArgs int) ([]string, error) {
 		pos, args = append(pos, rest[0]), rest[1:]
 	}
 	switch {
+	case cl.a.serverErr != nil:
+		return nil, cl.a.serverErr
 	case len(pos) < minArgs:
 		return nil, cl.usageErrorf("missing argument")
 	case maxArgs >= 0 && len(pos) > maxArgs:

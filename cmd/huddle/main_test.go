@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"huddle/protocol"
 )
 
 func TestMain(m *testing.M) {
@@ -70,6 +72,12 @@ func TestUsageErrors(t *testing.T) {
 		{"negative count", []string{"listen", "--count", "-1"}, "must not be negative"},
 		{"bad timeout", []string{"listen", "--timeout", "soon"}, "invalid value"},
 		{"empty server", []string{"--server", "", "whoami"}, "empty address"},
+		{"server not HOST:PORT", []string{"--server", "nonsense", "whoami"}, `invalid value "nonsense" for flag -server: want HOST:PORT`},
+		{"server without host", []string{"whoami", "--server", ":7700"}, "want HOST:PORT"},
+		{"server with a bad port", []string{"login", "alice", "--server", "localhost:http"}, `port 1-65535, not "http"`},
+		{"server port out of range", []string{"--server", "localhost:70000", "listen"}, "port 1-65535"},
+		{"help for an unknown command", []string{"help", "nosuch"}, `unknown command "nosuch"`},
+		{"help for an unknown subcommand", []string{"help", "group", "nosuch"}, `unknown command "group nosuch"`},
 		{"send without text", []string{"send", "bob"}, "missing argument"},
 		{"send empty text", []string{"send", "bob", " "}, "empty message"},
 		{"group send without text", []string{"group", "send", "devs"}, "missing argument"},
@@ -100,6 +108,19 @@ func TestUsageErrors(t *testing.T) {
 				t.Fatalf("stdout %q on a usage error", stdout)
 			}
 		})
+	}
+}
+
+func TestServerFromEnv(t *testing.T) {
+	isolate(t)
+	t.Setenv("HUDDLE_SERVER", "nonsense")
+	code, _, stderr := huddle(t, "", "whoami")
+	if code != 2 || !strings.Contains(stderr, `HUDDLE_SERVER="nonsense": want HOST:PORT`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	// --server replaces a bad HUDDLE_SERVER: not logged in, no usage error.
+	if code, _, stderr := huddle(t, "", "whoami", "--server", "127.0.0.1:7700"); code != 1 || !strings.Contains(stderr, "not logged in") {
+		t.Fatalf("with --server: exit %d, stderr %q", code, stderr)
 	}
 }
 
@@ -139,13 +160,28 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Fatalf("%v: exit %d, want 2 (--version is not a command flag)", args, code)
 		}
 	}
-	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"login", "-h"}, {"help", "friend"}} {
+	code, stdout, stderr := huddle(t, "", "--json", "--version")
+	var v struct {
+		Version  string `json:"version"`
+		Protocol int    `json:"protocol"`
+	}
+	if code != 0 || stderr != "" || json.Unmarshal([]byte(stdout), &v) != nil || v.Version != version || v.Protocol != protocol.Version {
+		t.Fatalf("--json --version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"login", "-h"}, {"help", "friend"}, {"help", "friend", "add"}} {
 		code, stdout, _ := huddle(t, "", args...)
 		if code != 0 || !strings.Contains(stdout, "usage: huddle") {
 			t.Fatalf("%v: exit %d, %q", args, code, stdout)
 		}
 	}
-	_, stdout, _ := huddle(t, "", "help", "group")
+	_, helpGroup, _ := huddle(t, "", "help", "group")
+	for _, args := range [][]string{{"group", "--help"}, {"group", "-h"}} {
+		code, stdout, stderr := huddle(t, "", args...)
+		if code != 0 || stdout != helpGroup || stderr != "" {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q; want huddle help group", args, code, stdout, stderr)
+		}
+	}
+	stdout = helpGroup
 	if !strings.Contains(stdout, "group send GROUP TEXT") || !strings.Contains(stdout, "group history GROUP [--limit N]") || strings.Contains(stdout, "friend") {
 		t.Fatalf("help group lists:\n%s", stdout)
 	}

@@ -108,15 +108,27 @@ func (e *cliError) Error() string { return e.msg }
 // printError reports err on stderr: {"error":{"code","message"}} with
 // --json, otherwise one line.
 func (a *app) printError(err error) {
+	a.report("error", "", err)
+}
+
+// report writes err on stderr, after what when it is set: as one line, or
+// with --json as {kind:{"code","message"}}.
+func (a *app) report(kind, what string, err error) {
 	code, msg := describe(err)
+	if pe, ok := err.(*protocol.Error); ok && a.json {
+		msg = pe.Message // the code has its own field
+	}
+	if what != "" {
+		msg = what + ": " + msg
+	}
 	if !a.json {
+		if kind != "error" {
+			msg = kind + ": " + msg
+		}
 		fmt.Fprintln(a.stderr, "huddle:", msg)
 		return
 	}
-	if pe, ok := err.(*protocol.Error); ok {
-		msg = pe.Message // the code has its own field
-	}
-	_ = writeJSON(a.stderr, map[string]any{"error": protocol.Error{Code: code, Message: msg}})
+	_ = writeJSON(a.stderr, map[string]any{kind: protocol.Error{Code: code, Message: msg}})
 }
 
 // describe maps an error to its protocol code and message, in one place.

@@ -22,8 +22,9 @@ type session struct {
 
 const sessionFile = "session.json"
 
-// errSessionEnded means the server refused the saved token.
-var errSessionEnded = notLoggedIn("session expired or revoked")
+// errSessionEnded means the server refused the saved token or revoked the
+// session; sessionEnded has removed the session file by then.
+var errSessionEnded = &cliError{code: protocol.CodeUnauthorized, msg: "session expired; log in again (huddle login NAME)"}
 
 func notLoggedIn(why string) error {
 	return &cliError{code: protocol.CodeUnauthorized, msg: "not logged in (" + why + "): run huddle login"}
@@ -97,6 +98,19 @@ func (a *app) removeSession() error {
 	return nil
 }
 
+// sessionEnded removes the saved session after the server refused or
+// revoked token, so that the next command says "not logged in" at once,
+// and returns errSessionEnded. A file holding another token (a login since
+// this command started) is kept.
+func (a *app) sessionEnded(token string) error {
+	if s, err := a.loadSession(); err == nil && s.Token == token {
+		if err := a.removeSession(); err != nil {
+			a.warn("remove stale session", err)
+		}
+	}
+	return errSessionEnded
+}
+
 func (a *app) dial(ctx context.Context, addr string, opts ...client.Option) (*client.Client, error) {
 	return client.Dial(ctx, addr, append([]client.Option{client.WithClientName("huddle-cli/" + version)}, opts...)...)
 }
@@ -118,7 +132,7 @@ func (a *app) resume(ctx context.Context, opts ...client.Option) (*client.Client
 	if _, err := c.Resume(ctx, s.Token); err != nil {
 		c.Close()
 		if protocol.CodeOf(err) == protocol.CodeUnauthorized {
-			return nil, errSessionEnded
+			return nil, a.sessionEnded(s.Token)
 		}
 		return nil, err
 	}
