@@ -18,6 +18,7 @@ type userState struct {
 	friends   map[string]string // other user → storage.Friend* state; nil until loaded
 	profile   *protocol.Profile // cached after the first user.get; nil when unknown
 	announced bool              // friends were told this user is online
+	offlineAt uint64            // counts goings-offline; an offlineCheck for an older one is stale
 	queue     []any             // requests and attaches waiting while busy
 	busy      bool              // a storage job is running
 	received  uint64            // messages received through the directory
@@ -80,8 +81,15 @@ func (a *userActor) Receive(ctx actor.Context) {
 		a.handleJobDone(ctx, m)
 	case retryLoad:
 		a.loadFriends(ctx)
+	case offlineCheck:
+		if m.n == a.st.offlineAt && len(a.st.sessions) == 0 {
+			a.announce(false)
+		}
 	}
 }
+
+// offlineCheck comes presence_grace after the last session ended.
+type offlineCheck struct{ n uint64 }
 
 // receiveRouted handles what came through the directory.
 func (a *userActor) receiveRouted(ctx actor.Context, msg any) {
@@ -89,7 +97,7 @@ func (a *userActor) receiveRouted(ctx actor.Context, msg any) {
 	case *request, *attach:
 		a.enqueue(ctx, m)
 	case *detach:
-		a.handleDetach(m)
+		a.handleDetach(ctx, m)
 	case *friendEvent:
 		a.handleFriendEvent(m)
 	case *presenceEvent:
@@ -212,21 +220,31 @@ func (a *userActor) handleAttach(ctx actor.Context, m *attach) {
 	}
 }
 
-func (a *userActor) handleDetach(m *detach) {
+func (a *userActor) handleDetach(ctx actor.Context, m *detach) {
 	if _, ok := a.st.sessions[m.connID]; !ok {
 		return
 	}
 	delete(a.st.sessions, m.connID)
-	a.wentOffline()
+	a.wentOffline(ctx)
 }
 
-// wentOffline runs after sessions ended: it publishes the rest and tells
-// friends when none is left.
-func (a *userActor) wentOffline() {
+// wentOffline runs after sessions ended: it publishes the rest and, when
+// none is left for presence_grace, tells friends. A client that reconnects
+// at once, or a CLI running one command after another, does not make its
+// user flicker offline and online.
+func (a *userActor) wentOffline(ctx actor.Context) {
 	a.publishConns()
-	if len(a.st.sessions) == 0 {
-		a.announce(false)
+	if len(a.st.sessions) > 0 {
+		return
 	}
+	grace := a.hub.acfg.PresenceGrace
+	if grace == 0 {
+		a.announce(false)
+		return
+	}
+	a.st.offlineAt++
+	n, self, root := a.st.offlineAt, ctx.Self(), a.hub.system.Root
+	time.AfterFunc(grace, func() { root.Send(self, offlineCheck{n}) })
 }
 
 // publishConns gives the directory a fresh snapshot of the user's
@@ -253,14 +271,14 @@ func (a *userActor) endSession(id uint64, push []byte) {
 }
 
 // revokeOthers ends every session except the one with keep's token.
-func (a *userActor) revokeOthers(keep []byte, reason string) {
+func (a *userActor) revokeOthers(ctx actor.Context, keep []byte, reason string) {
 	push, _ := protocol.EncodePush(protocol.PushSessionRevoked, protocol.SessionRevoked{Reason: reason})
 	for id, s := range a.st.sessions {
 		if !bytes.Equal(s.tokenHash, keep) {
 			a.endSession(id, push)
 		}
 	}
-	a.wentOffline()
+	a.wentOffline(ctx)
 }
 
 // pushAll sends one encoded frame to every session of the user.
@@ -273,7 +291,7 @@ func (a *userActor) pushAll(frame []byte) {
 // maybePassivate stops an actor that has no sessions and nothing to do; the
 // next message for the user starts a new one.
 func (a *userActor) maybePassivate(ctx actor.Context) {
-	if len(a.st.sessions) > 0 || a.st.busy || len(a.st.queue) > 0 ||
+	if len(a.st.sessions) > 0 || a.st.busy || len(a.st.queue) > 0 || a.st.announced ||
 		!a.hub.dir.retire(userPrefix+a.name, ctx.Self(), a.st.received) {
 		// protoactor disarms the timeout once it fires: arm it again.
 		ctx.SetReceiveTimeout(a.hub.acfg.UserIdle)

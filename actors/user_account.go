@@ -63,9 +63,9 @@ func (a *userActor) logout(ctx actor.Context, r *request) {
 			err = nil // already gone: logging out is idempotent
 		}
 		return protocol.Empty{}, err
-	}, func(actor.Context, any) any {
+	}, func(ctx actor.Context, _ any) any {
 		a.endSession(id, nil)
-		a.wentOffline()
+		a.wentOffline(ctx)
 		return protocol.Empty{}
 	})
 }
@@ -100,8 +100,8 @@ func (a *userActor) passwd(ctx actor.Context, r *request) {
 		}
 		n, err := a.hub.store.UpdatePassword(sctx, a.name, hash, keep)
 		return protocol.PasswdReply{Revoked: n}, err
-	}, func(_ actor.Context, data any) any {
-		a.revokeOthers(keep, "password changed")
+	}, func(ctx actor.Context, data any) any {
+		a.revokeOthers(ctx, keep, "password changed")
 		return data
 	})
 }

@@ -74,6 +74,7 @@ type Auth struct {
 // Actors configures the actor runtime.
 type Actors struct {
 	UserIdle       time.Duration `yaml:"user_idle"`
+	PresenceGrace  time.Duration `yaml:"presence_grace"`
 	RestartBackoff time.Duration `yaml:"restart_backoff"`
 	RestartWindow  time.Duration `yaml:"restart_window"`
 	RequestQueue   int           `yaml:"request_queue"`
@@ -135,6 +136,7 @@ func DefaultConfig() Config {
 		},
 		Actors: Actors{
 			UserIdle:       2 * time.Minute,
+			PresenceGrace:  3 * time.Second,
 			RestartBackoff: 100 * time.Millisecond,
 			RestartWindow:  10 * time.Second,
 			RequestQueue:   256,
@@ -373,6 +375,9 @@ func (c *Config) Validate() error {
 	positive("auth.login_fail_per_ip", int64(a.FailPerIP))
 	positive("auth.register_per_ip", int64(a.RegisterPerIP))
 	positive("actors.user_idle", int64(c.Actors.UserIdle))
+	if c.Actors.PresenceGrace < 0 {
+		bad("actors.presence_grace", "must not be negative")
+	}
 	positive("actors.restart_backoff", int64(c.Actors.RestartBackoff))
 	positive("actors.restart_window", int64(c.Actors.RestartWindow))
 	positive("actors.request_queue", int64(c.Actors.RequestQueue))

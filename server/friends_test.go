@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"huddle/internal/testutil"
 	"huddle/protocol"
 )
 
@@ -86,4 +87,27 @@ func TestFriendsAndPresence(t *testing.T) {
 			t.Fatalf("alice's friends after removal: %+v", list.Friends)
 		}
 	})
+}
+
+// TestPresenceGrace: a user who reconnects within presence_grace does not
+// flicker offline and online for friends; one who stays away is offline.
+func TestPresenceGrace(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Actors.PresenceGrace = 700 * time.Millisecond
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	x, _ := e.newUser("xena")
+	y, _ := e.newUser("yuri")
+	call(t, x, protocol.TypeFriendAdd, protocol.FriendTarget{User: "yuri"}, nil)
+	call(t, y, protocol.TypeFriendAccept, protocol.FriendTarget{User: "xena"}, nil)
+	for range 3 { // one short command after another
+		y.Close()
+		y, _ = e.login("yuri")
+	}
+	noPush(t, x, protocol.PushPresence, 1200*time.Millisecond)
+	y.Close()
+	var p protocol.Presence
+	expectPush(t, x, protocol.PushPresence, &p)
+	if p != (protocol.Presence{User: "yuri", Online: false}) {
+		t.Fatalf("presence %+v", p)
+	}
 }

@@ -28,6 +28,7 @@ func TestConfig(tb testing.TB, store string) configs.Config {
 	cfg.Net.EventLoops = 2
 	cfg.Auth.Argon2Memory = 64
 	cfg.Auth.Argon2Time = 1
+	cfg.Actors.PresenceGrace = 100 * time.Millisecond
 	switch store {
 	case "sqlite":
 		cfg.Store = "sqlite:" + filepath.Join(cfg.Data, "huddle.db")
