@@ -7,15 +7,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"huddle/protocol"
 	"huddle/storage"
 )
 
 var (
-	errTooManyFailures = protocol.Errorf(protocol.CodeRateLimited, "too many failed attempts; wait and retry")
-	errBadCredentials  = protocol.Errorf(protocol.CodeUnauthorized, "invalid name or password")
-	errBadSession      = protocol.Errorf(protocol.CodeUnauthorized, "session expired or revoked; log in again")
+	errBadCredentials = protocol.Errorf(protocol.CodeUnauthorized, "invalid name or password")
+	errBadSession     = protocol.Errorf(protocol.CodeUnauthorized, "session expired or revoked; log in again")
 )
 
 // account runs register, login and resume in their own goroutine: they
@@ -71,8 +71,8 @@ func (h *Hub) login(ctx context.Context, r *request) error {
 		return err
 	}
 	ip := r.conn.RemoteAddr().String()
-	if !h.failAccount.Allowed(in.Name) || !h.failIP.Allowed(ip) {
-		return errTooManyFailures
+	if wait := max(h.failAccount.Wait(in.Name), h.failIP.Wait(ip)); wait > 0 {
+		return tooManyFailures(wait)
 	}
 	u, err := h.store.GetUser(ctx, in.Name)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -111,8 +111,8 @@ func (h *Hub) resume(ctx context.Context, r *request) error {
 		return err
 	}
 	ip := r.conn.RemoteAddr().String()
-	if !h.failIP.Allowed(ip) {
-		return errTooManyFailures
+	if wait := h.failIP.Wait(ip); wait > 0 {
+		return tooManyFailures(wait)
 	}
 	s, err := h.store.GetSession(ctx, HashToken(in.Token), h.now())
 	if errors.Is(err, storage.ErrNotFound) {
@@ -129,6 +129,11 @@ func (h *Hub) resume(ctx context.Context, r *request) error {
 	h.dir.Send(s.User, &attach{req: r, tokenHash: s.TokenHash,
 		reply: protocol.Session{User: s.User, Expires: s.Expires, Unread: unread}}, true)
 	return nil
+}
+
+// tooManyFailures refuses an attempt over a failed-login throttle.
+func tooManyFailures(wait time.Duration) error {
+	return protocol.Errorf(protocol.CodeRateLimited, "too many failed attempts; retry in %ds", int(wait.Seconds()+0.999))
 }
 
 // newToken returns a 256-bit random session token and its SHA-256, the only

@@ -31,11 +31,18 @@ func NewLimiter(limit int, window time.Duration) *Limiter {
 }
 
 // Allowed reports whether key has had fewer than limit events this window.
-func (l *Limiter) Allowed(key string) bool {
+func (l *Limiter) Allowed(key string) bool { return l.Wait(key) == 0 }
+
+// Wait returns how long key must wait until it is allowed again: 0 when it
+// is allowed now.
+func (l *Limiter) Wait(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w, ok := l.keys[key]
-	return !ok || l.now().Sub(w.start) >= l.window || w.n < l.limit
+	if !ok || w.n < l.limit {
+		return 0
+	}
+	return max(0, l.window-l.now().Sub(w.start))
 }
 
 // Hit records one event for key.

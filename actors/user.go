@@ -19,6 +19,7 @@ type userState struct {
 	profile   *protocol.Profile // cached after the first user.get; nil when unknown
 	announced bool              // friends were told this user is online
 	offlineAt uint64            // counts goings-offline; an offlineCheck for an older one is stale
+	offline   *time.Timer       // sends the pending offlineCheck
 	queue     []any             // requests and attaches waiting while busy
 	busy      bool              // a storage job is running
 	received  uint64            // messages received through the directory
@@ -72,6 +73,8 @@ func (a *userActor) Receive(ctx actor.Context) {
 		}
 	case *actor.Restarting:
 		a.hub.log.Warn("user actor restarting", "user", a.name)
+	case *actor.Stopping:
+		a.stopOfflineTimer() // nobody is left to tell
 	case *actor.ReceiveTimeout:
 		a.maybePassivate(ctx)
 	case *routed:
@@ -244,7 +247,15 @@ func (a *userActor) wentOffline(ctx actor.Context) {
 	}
 	a.st.offlineAt++
 	n, self, root := a.st.offlineAt, ctx.Self(), a.hub.system.Root
-	time.AfterFunc(grace, func() { root.Send(self, offlineCheck{n}) })
+	a.stopOfflineTimer()
+	a.st.offline = time.AfterFunc(grace, func() { root.Send(self, offlineCheck{n}) })
+}
+
+func (a *userActor) stopOfflineTimer() {
+	if a.st.offline != nil {
+		a.st.offline.Stop()
+		a.st.offline = nil
+	}
 }
 
 // publishConns gives the directory a fresh snapshot of the user's

@@ -76,8 +76,8 @@ func (a *userActor) passwd(ctx actor.Context, r *request) {
 		a.hub.fail(r, err)
 		return
 	}
-	if !a.hub.failAccount.Allowed(a.name) {
-		a.hub.fail(r, errTooManyFailures)
+	if wait := a.hub.failAccount.Wait(a.name); wait > 0 {
+		a.hub.fail(r, tooManyFailures(wait))
 		return
 	}
 	keep := r.sess.tokenHash
