@@ -35,6 +35,7 @@ type Config struct {
 	Auth    Auth    `yaml:"auth"`
 	Actors  Actors  `yaml:"actors"`
 	Chat    Chat    `yaml:"chat"`
+	Files   Files   `yaml:"files"`
 	Storage Storage `yaml:"storage"`
 }
 
@@ -89,6 +90,17 @@ type Chat struct {
 	WriterQueue int           `yaml:"writer_queue"`      // messages waiting for the writer; beyond it `unavailable`
 	GroupIdle   time.Duration `yaml:"group_idle"`        // an idle conversation actor stops after this long
 	MaxMembers  int           `yaml:"max_group_members"` // members of one group at most
+}
+
+// Files configures file sharing over the HTTP data channel.
+type Files struct {
+	MaxSize      int64         `yaml:"max_size"`      // bytes of one file at most
+	Quota        int64         `yaml:"quota"`         // bytes one user may have sent in all, pending uploads included
+	TokenTTL     time.Duration `yaml:"token_ttl"`     // lifetime of an upload or download token
+	UploadTTL    time.Duration `yaml:"upload_ttl"`    // an unfinished upload is dropped after this long without bytes
+	MaxUploads   int           `yaml:"max_uploads"`   // unfinished uploads one user may have at once
+	MaxTransfers int           `yaml:"max_transfers"` // HTTP uploads and downloads in progress at once
+	ReadTimeout  time.Duration `yaml:"read_timeout"`  // an HTTP request that sends nothing for this long is closed
 }
 
 // Storage configures the database backends.
@@ -149,6 +161,15 @@ func DefaultConfig() Config {
 			WriterQueue: 65536,
 			GroupIdle:   2 * time.Minute,
 			MaxMembers:  10000,
+		},
+		Files: Files{
+			MaxSize:      2 << 30,
+			Quota:        10 << 30,
+			TokenTTL:     10 * time.Minute,
+			UploadTTL:    24 * time.Hour,
+			MaxUploads:   16,
+			MaxTransfers: 256,
+			ReadTimeout:  30 * time.Second,
 		},
 		Storage: Storage{
 			SQLiteBusyTimeout: 5 * time.Second,
@@ -382,6 +403,13 @@ func (c *Config) Validate() error {
 	positive("actors.restart_window", int64(c.Actors.RestartWindow))
 	positive("actors.request_queue", int64(c.Actors.RequestQueue))
 	positive("actors.store_timeout", int64(c.Actors.StoreTimeout))
+	positive("files.max_size", c.Files.MaxSize)
+	positive("files.quota", c.Files.Quota)
+	positive("files.token_ttl", int64(c.Files.TokenTTL))
+	positive("files.upload_ttl", int64(c.Files.UploadTTL))
+	positive("files.max_uploads", int64(c.Files.MaxUploads))
+	positive("files.max_transfers", int64(c.Files.MaxTransfers))
+	positive("files.read_timeout", int64(c.Files.ReadTimeout))
 	positive("chat.max_text", int64(c.Chat.MaxText))
 	if c.Chat.MaxText > c.Net.MaxFrame/2 {
 		bad("chat.max_text", "must be at most half of net.max_frame (%d)", c.Net.MaxFrame)

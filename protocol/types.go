@@ -35,6 +35,10 @@ const (
 	TypeGroupMembers = "group.members"
 	TypeGroupList    = "group.list"
 
+	TypeFileUpload   = "file.upload"
+	TypeFileDownload = "file.download"
+	TypeFileList     = "file.list"
+
 	// Pushes.
 	PushMsgNew         = "msg.new"
 	PushMsgRead        = "msg.read"
