@@ -135,8 +135,8 @@ type Groups interface {
 	CreateGroup(ctx context.Context, name, owner string, now time.Time) (Group, error)
 	// GetGroup returns the group named name; ErrNotFound when there is none.
 	GetGroup(ctx context.Context, name string) (Group, error)
-	// DeleteGroup deletes a group with its members, messages and read
-	// markers; ErrNotFound when there is no such group.
+	// DeleteGroup deletes a group with its members, messages, read markers
+	// and files' records; ErrNotFound when there is no such group.
 	DeleteGroup(ctx context.Context, id int64) error
 	// AddMember adds user with role and sets their read marker at the
 	// group's newest seq (history stays readable; it is just not unread).

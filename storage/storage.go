@@ -20,6 +20,7 @@ type Store interface {
 	Friends
 	Messages
 	Groups
+	Files
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections; callers stop using it first.

@@ -57,6 +57,12 @@ func Run(t *testing.T, open Opener) {
 		{"GroupMembers", testGroupMembers},
 		{"GroupReadMarkers", testGroupReadMarkers},
 		{"GroupDelete", testGroupDelete},
+		{"FileRoundTrip", testFileRoundTrip},
+		{"FileLists", testFileLists},
+		{"FilePaging", testFilePaging},
+		{"FileGroupDelete", testFileGroupDelete},
+		{"UsedBytes", testUsedBytes},
+		{"IsMember", testIsMember},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ func (s *Store) GetGroup(ctx context.Context, name string) (storage.Group, error
 	return g, s.wrap(err, "get group %q", name)
 }
 
-// DeleteGroup deletes the group, its members (by cascade), and its
+// DeleteGroup deletes the group, its members and files (by cascade), and its
 // conversation's read markers and messages; storage.ErrNotFound when there
 // is no such group.
 func (s *Store) DeleteGroup(ctx context.Context, id int64) error {
