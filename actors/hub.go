@@ -26,6 +26,7 @@ type Hub struct {
 	dir    *Directory
 	hasher *Hasher
 	writer *msgWriter
+	files  Files
 
 	failAccount *Limiter
 	failIP      *Limiter
@@ -38,10 +39,20 @@ type Hub struct {
 	now          func() time.Time
 }
 
+// Files is what the actors need of file sharing (files.Service): it
+// authorizes transfers, whose bytes move over the HTTP data channel.
+type Files interface {
+	Upload(ctx context.Context, sender string, in protocol.FileUpload) (protocol.FileUploadReply, error)
+	Download(ctx context.Context, user, id string) (protocol.FileDownloadReply, error)
+	List(ctx context.Context, user string, in protocol.FileList) (protocol.FileListReply, error)
+}
+
 // NewHub starts the actor system, the password hasher and the message writer.
-func NewHub(store storage.Store, auth configs.Auth, acfg configs.Actors, chat configs.Chat, log *slog.Logger) *Hub {
+func NewHub(store storage.Store, files Files, cfg configs.Config, log *slog.Logger) *Hub {
+	auth, acfg, chat := cfg.Auth, cfg.Actors, cfg.Chat
 	h := &Hub{
 		store:       store,
+		files:       files,
 		log:         log,
 		auth:        auth,
 		acfg:        acfg,
@@ -288,7 +299,8 @@ func knownType(t string) bool {
 	case protocol.TypeAuthLogout, protocol.TypeAuthPasswd,
 		protocol.TypeUserGet, protocol.TypeUserUpdate,
 		protocol.TypeFriendAdd, protocol.TypeFriendAccept, protocol.TypeFriendRemove, protocol.TypeFriendList,
-		protocol.TypeMsgUnread, protocol.TypeGroupList:
+		protocol.TypeMsgUnread, protocol.TypeGroupList,
+		protocol.TypeFileUpload, protocol.TypeFileDownload, protocol.TypeFileList:
 		return true
 	}
 	return false

@@ -160,6 +160,12 @@ func (a *userActor) handleRequest(ctx actor.Context, r *request) {
 		a.msgUnread(ctx, r)
 	case protocol.TypeGroupList:
 		a.groupList(ctx, r)
+	case protocol.TypeFileUpload:
+		a.fileUpload(ctx, r)
+	case protocol.TypeFileDownload:
+		a.fileDownload(ctx, r)
+	case protocol.TypeFileList:
+		a.fileList(ctx, r)
 	default:
 		a.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", r.Type))
 	}

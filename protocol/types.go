@@ -47,6 +47,7 @@ const (
 	PushGroupRemoved   = "group.removed"
 	PushGroupRole      = "group.role"
 	PushGroupDeleted   = "group.deleted"
+	PushFileNew        = "file.new"
 	PushFriendRequest  = "friend.request"
 	PushFriendAccepted = "friend.accepted"
 	PushFriendRemoved  = "friend.removed"

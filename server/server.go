@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"huddle/actors"
 	"huddle/configs"
+	"huddle/files"
 	"huddle/netio"
 	"huddle/protocol"
 	"huddle/storage"
@@ -29,6 +31,7 @@ type Server struct {
 	store storage.Store
 	hub   *actors.Hub
 	net   *netio.Server
+	files *files.Service
 
 	stopOnce sync.Once
 	stopErr  error
@@ -48,7 +51,12 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store}
-	s.hub = actors.NewHub(store, cfg.Auth, cfg.Actors, cfg.Chat, log)
+	s.files, err = files.New(cfg.Files, store, cfg.Data, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	s.hub = actors.NewHub(store, s.files, cfg, log)
 	s.net = netio.New(netio.Config{
 		Addr:          cfg.Listen,
 		MaxFrame:      cfg.Net.MaxFrame,
@@ -62,7 +70,13 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 		ServerVersion: Version,
 		Logger:        log,
 	}, handler{s.hub})
+	if err := s.files.Start(cfg.HTTP, s.hub.FileStored); err != nil {
+		_ = s.hub.Shutdown(ctx)
+		_ = store.Close()
+		return nil, err
+	}
 	if err := s.net.Start(); err != nil {
+		_ = s.files.Shutdown(ctx)
 		_ = s.hub.Shutdown(ctx)
 		_ = store.Close()
 		return nil, err
@@ -105,6 +119,9 @@ func OpenStore(ctx context.Context, cfg configs.Config) (storage.Store, error) {
 // Addr is the control listener's bound address.
 func (s *Server) Addr() netip.AddrPort { return s.net.Addr() }
 
+// HTTPAddr is the file data channel's address.
+func (s *Server) HTTPAddr() net.Addr { return s.files.Addr() }
+
 // Stats returns the front end's counters.
 func (s *Server) Stats() netio.Stats { return s.net.Stats() }
 
@@ -118,10 +135,13 @@ func (s *Server) Hub() *actors.Hub { return s.hub }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		s.net.Drain()
+		// Transfers finish (or ctx ends) before the actors go: a finished
+		// upload still writes its record and pushes file.new.
+		errFiles := s.files.Shutdown(ctx)
 		errHub := s.hub.Shutdown(ctx)
 		errNet := s.net.Stop(context.WithoutCancel(ctx))
 		errStore := s.store.Close()
-		s.stopErr = errors.Join(errHub, errNet, errStore)
+		s.stopErr = errors.Join(errFiles, errHub, errNet, errStore)
 		s.log.Info("server stopped", "err", s.stopErr)
 	})
 	return s.stopErr

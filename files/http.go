@@ -1,0 +1,343 @@
+package files
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"huddle/protocol"
+	"huddle/storage"
+)
+
+// The data channel, a small subset of the tus resumable-upload protocol:
+//
+//	HEAD  /files/ID   Authorization: Bearer UPLOAD-TOKEN → Upload-Offset, Upload-Length
+//	PATCH /files/ID   Authorization: Bearer UPLOAD-TOKEN, Upload-Offset: N, body: bytes N…
+//	GET   /files/ID   Authorization: Bearer DOWNLOAD-TOKEN (or ?token=), Range welcome
+//
+// Errors are JSON: {"error": {"code": "...", "message": "..."}}.
+
+// copyBuffer is the size of the buffer one transfer streams through.
+const copyBuffer = 256 << 10
+
+type httpError struct {
+	status int
+	err    *protocol.Error
+}
+
+func errf(status int, code protocol.Code, format string, args ...any) *httpError {
+	return &httpError{status: status, err: protocol.Errorf(code, format, args...)}
+}
+
+func (e *httpError) write(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e.err})
+}
+
+func (s *Service) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("HEAD /files/{id}", s.limited(s.handleHead))
+	mux.HandleFunc("PATCH /files/{id}", s.limited(s.handlePatch))
+	mux.HandleFunc("GET /files/{id}", s.limited(s.handleGet))
+	return mux
+}
+
+// limited bounds the transfers in progress.
+func (s *Service) limited(h func(http.ResponseWriter, *http.Request) *httpError) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.transfers <- struct{}{}:
+			defer func() { <-s.transfers }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			errf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "too many transfers; retry").write(w)
+			return
+		}
+		if err := protocol.CheckFileID(r.PathValue("id")); err != nil {
+			errf(http.StatusNotFound, protocol.CodeNotFound, "no such file").write(w)
+			return
+		}
+		if e := h(w, r); e != nil {
+			e.write(w)
+		}
+	}
+}
+
+func bearer(r *http.Request) string {
+	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return t
+	}
+	return ""
+}
+
+// uploadOf returns the unfinished upload the request's token is for.
+func (s *Service) uploadOf(r *http.Request) (*upload, *httpError) {
+	id := r.PathValue("id")
+	if _, e := s.lookup(bearer(r), id, true); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	u := s.uploads[id]
+	s.mu.Unlock()
+	if u == nil {
+		return nil, errf(http.StatusNotFound, protocol.CodeNotFound, "no unfinished upload %s; ask for a new one", id)
+	}
+	return u, nil
+}
+
+func (s *Service) handleHead(w http.ResponseWriter, r *http.Request) *httpError {
+	u, e := s.uploadOf(r)
+	if e != nil {
+		w.WriteHeader(e.status) // a HEAD response has no body
+		return nil
+	}
+	s.mu.Lock()
+	offset := u.offset
+	s.mu.Unlock()
+	w.Header().Set("Upload-Offset", strconv.FormatInt(offset, 10))
+	w.Header().Set("Upload-Length", strconv.FormatInt(u.file.Size, 10))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// handlePatch appends the body to an unfinished upload at Upload-Offset.
+// When the last byte has come, the file is verified, made durable, moved
+// into the store and recorded, and its recipients are told.
+func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) *httpError {
+	u, e := s.uploadOf(r)
+	if e != nil {
+		return e
+	}
+	offset, err := strconv.ParseInt(r.Header.Get("Upload-Offset"), 10, 64)
+	if err != nil || offset < 0 {
+		return errf(http.StatusBadRequest, protocol.CodeBadRequest, "Upload-Offset must be a byte offset")
+	}
+	s.mu.Lock()
+	switch {
+	case u.busy:
+		s.mu.Unlock()
+		return errf(http.StatusConflict, protocol.CodeConflict, "another request is uploading this file")
+	case offset != u.offset:
+		have := u.offset
+		s.mu.Unlock()
+		w.Header().Set("Upload-Offset", strconv.FormatInt(have, 10))
+		return errf(http.StatusConflict, protocol.CodeConflict, "the server has %d bytes; continue from there", have)
+	}
+	u.busy = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		u.busy, u.touched = false, s.now()
+		s.mu.Unlock()
+	}()
+	if r.ContentLength > u.file.Size-offset {
+		s.discard(u)
+		return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "%d bytes sent past the declared size %d; upload discarded", r.ContentLength-(u.file.Size-offset), u.file.Size)
+	}
+	if e := s.appendBody(w, r, u); e != nil {
+		return e
+	}
+	s.mu.Lock()
+	done := u.offset == u.file.Size
+	s.mu.Unlock()
+	if !done {
+		w.Header().Set("Upload-Offset", strconv.FormatInt(u.offset, 10))
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	f, e := s.finish(r.Context(), u)
+	if e != nil {
+		return e
+	}
+	w.Header().Set("Upload-Offset", strconv.FormatInt(f.Size, 10))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(Info(f))
+	return nil
+}
+
+// appendBody streams the request body onto the upload's temporary file and
+// hash, never past the declared size. What arrived before a broken
+// connection is kept: the client resumes from the new offset.
+func (s *Service) appendBody(w http.ResponseWriter, r *http.Request, u *upload) *httpError {
+	tmp, err := os.OpenFile(u.tmp, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		s.log.Error("files: open upload", "file", u.file.ID, "err", err)
+		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+	}
+	defer tmp.Close()
+	rc := http.NewResponseController(w)
+	remaining := u.file.Size - u.offset
+	body := io.LimitReader(r.Body, remaining+1) // one byte more reveals an overlong body
+	buf := make([]byte, copyBuffer)
+	for {
+		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		n, rerr := io.ReadFull(body, buf)
+		if int64(n) > remaining {
+			s.discard(u)
+			return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "more bytes sent than the declared size %d; upload discarded", u.file.Size)
+		}
+		if n > 0 {
+			if _, err := tmp.Write(buf[:n]); err != nil {
+				// Cut off what part of the chunk was written: the file
+				// must hold exactly the bytes the hash has seen.
+				_ = tmp.Truncate(u.file.Size - remaining)
+				s.log.Error("files: write upload", "file", u.file.ID, "err", err)
+				return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now")
+			}
+			u.hash.Write(buf[:n])
+			remaining -= int64(n)
+			s.mu.Lock()
+			u.offset += int64(n)
+			s.mu.Unlock()
+		}
+		switch {
+		case rerr == nil:
+		case errors.Is(rerr, io.EOF), errors.Is(rerr, io.ErrUnexpectedEOF):
+			return nil
+		default:
+			// The client went away or stalled: keep what came.
+			return errf(http.StatusBadRequest, protocol.CodeBadRequest, "upload interrupted: %v", rerr)
+		}
+	}
+}
+
+// discard drops an upload whose client broke its promises.
+func (s *Service) discard(u *upload) {
+	s.mu.Lock()
+	if s.uploads[u.file.ID] == u {
+		s.dropLocked(u.file.ID, u)
+	}
+	s.mu.Unlock()
+}
+
+// finish verifies a complete upload and stores it: fsync, move into the
+// content-addressed store (where identical content is kept once), then the
+// database record, then the pushes.
+func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpError) {
+	if got := hex.EncodeToString(u.hash.Sum(nil)); got != u.file.SHA256 {
+		s.discard(u)
+		return storage.File{}, errf(http.StatusUnprocessableEntity, protocol.CodeBadRequest, "sha256 of the bytes is %s, not the declared %s; upload discarded", got, u.file.SHA256)
+	}
+	if err := s.keep(u); err != nil {
+		s.log.Error("files: store upload", "file", u.file.ID, "err", err)
+		return storage.File{}, errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+	}
+	f := u.file
+	f.Created = s.now().UTC().Truncate(time.Microsecond)
+	if err := s.store.CreateFile(ctx, f); err != nil {
+		s.discard(u)
+		if errors.Is(err, storage.ErrNotFound) {
+			return f, errf(http.StatusGone, protocol.CodeNotFound, "the recipient is gone; upload discarded")
+		}
+		s.log.Error("files: record upload", "file", f.ID, "err", err)
+		return f, errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+	}
+	s.mu.Lock()
+	delete(s.uploads, f.ID)
+	s.mu.Unlock()
+	if s.stored != nil {
+		s.stored(f)
+	}
+	return f, nil
+}
+
+// keep makes the upload's bytes durable under their hash. The temporary
+// file is synced before the rename and the directory after it, so that a
+// crash leaves either no blob or a whole one.
+func (s *Service) keep(u *upload) error {
+	tmp, err := os.OpenFile(u.tmp, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = tmp.Sync()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	blob := s.blobPath(u.file.SHA256)
+	if _, err := os.Stat(blob); err == nil {
+		return os.Remove(u.tmp) // the same content is stored already
+	}
+	if err := os.MkdirAll(filepath.Dir(blob), 0o700); err != nil {
+		return err
+	}
+	if err := os.Rename(u.tmp, blob); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(blob))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// blobPath is where content with the lower-case hex hash sum lives.
+func (s *Service) blobPath(sum string) string { return filepath.Join(s.dir, sum[:2], sum) }
+
+// handleGet serves a file to a holder of a download token who may still
+// read it: Range requests, the sha256 as ETag, the original name as
+// Content-Disposition.
+func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) *httpError {
+	id := r.PathValue("id")
+	token := bearer(r)
+	if token == "" {
+		token = r.URL.Query().Get("token")
+	}
+	g, e := s.lookup(token, id, false)
+	if e != nil {
+		return e
+	}
+	f, err := s.authorized(r.Context(), g.user, id)
+	if err != nil {
+		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code == protocol.CodeForbidden {
+			return errf(http.StatusForbidden, pe.Code, "%s", pe.Message)
+		}
+		if errors.As(err, &pe) && pe.Code == protocol.CodeNotFound {
+			return errf(http.StatusNotFound, pe.Code, "%s", pe.Message)
+		}
+		s.log.Error("files: authorize download", "file", id, "err", err)
+		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+	}
+	blob, err := os.Open(s.blobPath(f.SHA256))
+	if err != nil {
+		s.log.Error("files: open blob", "file", id, "err", err)
+		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+	}
+	defer blob.Close()
+	h := w.Header()
+	h.Set("ETag", `"`+f.SHA256+`"`)
+	h.Set("Content-Type", f.Type)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "private, no-store")
+	http.ServeContent(w, r, "", f.Created, blob)
+	return nil
+}
+
+// String describes an httpError for logs and tests.
+func (e *httpError) String() string { return fmt.Sprintf("%d %s", e.status, e.err) }

@@ -1,0 +1,305 @@
+package server_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"huddle/internal/testutil"
+	"huddle/protocol"
+)
+
+func sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	r := rand.NewChaCha8([32]byte{byte(n)})
+	_, _ = r.Read(b)
+	return b
+}
+
+// patch sends body to an upload at offset and returns the response.
+func patch(t *testing.T, up protocol.FileUploadReply, offset int64, body []byte) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPatch, up.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
+	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PATCH: %v", err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// get downloads with token and extra headers (e.g. Range).
+func get(t *testing.T, url, token string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET body: %v", err)
+	}
+	return resp, body
+}
+
+func wantStatus(t *testing.T, what string, resp *http.Response, want int) {
+	t.Helper()
+	if resp.StatusCode != want {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s: status %d, want %d: %s", what, resp.StatusCode, want, body)
+	}
+}
+
+func upload(t *testing.T, c *clientT, to protocol.Conversation, name string, data []byte) protocol.FileUploadReply {
+	t.Helper()
+	var up protocol.FileUploadReply
+	call(t, c, protocol.TypeFileUpload, protocol.FileUpload{Conversation: to, Name: name, Size: int64(len(data)), SHA256: sum(data), Type: "application/x-test"}, &up)
+	return up
+}
+
+// send uploads data whole and returns the stored file's info.
+func sendFile(t *testing.T, c *clientT, to protocol.Conversation, name string, data []byte) protocol.FileInfo {
+	t.Helper()
+	up := upload(t, c, to, name, data)
+	resp := patch(t, up, 0, data)
+	wantStatus(t, "upload "+name, resp, http.StatusCreated)
+	var info protocol.FileInfo
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		t.Fatalf("upload reply: %v", err)
+	}
+	return info
+}
+
+func download(t *testing.T, c *clientT, id string) protocol.FileDownloadReply {
+	t.Helper()
+	var d protocol.FileDownloadReply
+	call(t, c, protocol.TypeFileDownload, protocol.FileID{File: id}, &d)
+	return d
+}
+
+func TestFileTransfer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		a, _ := e.newUser("alice")
+		b, _ := e.newUser("bob")
+		c, _ := e.newUser("carol")
+		call(t, a, protocol.TypeGroupCreate, protocol.GroupName{Group: "devs"}, nil)
+		call(t, a, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "devs", Users: []string{"bob"}}, nil)
+
+		for _, size := range []int{0, 1, 3<<20 + 7} {
+			data := randomBytes(size)
+			name := fmt.Sprintf("blob-%d.bin", size)
+			info := sendFile(t, a, protocol.Conversation{User: "bob"}, name, data)
+			if info.Size != int64(size) || info.SHA256 != sum(data) || info.From != "alice" || info.To != "bob" || info.Name != name {
+				t.Fatalf("stored %+v", info)
+			}
+			var pushed protocol.FileInfo
+			expectPush(t, b, protocol.PushFileNew, &pushed)
+			if pushed.File != info.File || pushed.Size != int64(size) {
+				t.Fatalf("file.new %+v, stored %+v", pushed, info)
+			}
+			d := download(t, b, info.File)
+			resp, body := get(t, d.URL, d.Token)
+			wantStatus(t, "download", resp, http.StatusOK)
+			if !bytes.Equal(body, data) {
+				t.Fatalf("%s: downloaded %d bytes differ from the %d sent", name, len(body), size)
+			}
+			if resp.Header.Get("ETag") != `"`+sum(data)+`"` || !strings.Contains(resp.Header.Get("Content-Disposition"), name) ||
+				resp.Header.Get("Content-Type") != "application/x-test" {
+				t.Fatalf("headers %v", resp.Header)
+			}
+			callErr(t, c, protocol.TypeFileDownload, protocol.FileID{File: info.File}, protocol.CodeForbidden)
+		}
+
+		// To a group: every other member hears of it; outsiders may not read it.
+		data := randomBytes(100_000)
+		info := sendFile(t, a, protocol.Conversation{Group: "devs"}, "plan.txt", data)
+		if info.Group != "devs" || info.To != "devs" {
+			t.Fatalf("group file %+v", info)
+		}
+		var pushed protocol.FileInfo
+		expectPush(t, b, protocol.PushFileNew, &pushed)
+		if pushed.File != info.File || pushed.Group != "devs" {
+			t.Fatalf("group file.new %+v", pushed)
+		}
+		noPush(t, c, protocol.PushFileNew, 100*time.Millisecond)
+		callErr(t, c, protocol.TypeFileDownload, protocol.FileID{File: info.File}, protocol.CodeForbidden)
+		callErr(t, c, protocol.TypeFileUpload, protocol.FileUpload{Conversation: protocol.Conversation{Group: "devs"}, Name: "x", SHA256: sum(nil)}, protocol.CodeForbidden)
+
+		// Range requests return exactly the bytes asked for.
+		d := download(t, b, info.File)
+		resp, body := get(t, d.URL, d.Token, "Range", "bytes=1000-1999")
+		wantStatus(t, "range", resp, http.StatusPartialContent)
+		if !bytes.Equal(body, data[1000:2000]) {
+			t.Fatal("range bytes differ")
+		}
+		resp, body = get(t, d.URL, d.Token, "Range", "bytes=99990-")
+		wantStatus(t, "open range", resp, http.StatusPartialContent)
+		if !bytes.Equal(body, data[99990:]) {
+			t.Fatal("open range bytes differ")
+		}
+
+		var list protocol.FileListReply
+		call(t, b, protocol.TypeFileList, protocol.FileList{}, &list)
+		if len(list.Files) != 4 || list.Files[0].File != info.File {
+			t.Fatalf("bob's files %+v", list.Files)
+		}
+		call(t, b, protocol.TypeFileList, protocol.FileList{Before: list.Files[1].File, Limit: 1}, &list)
+		if len(list.Files) != 1 {
+			t.Fatalf("page %+v", list.Files)
+		}
+		call(t, c, protocol.TypeFileList, protocol.FileList{}, &list)
+		if len(list.Files) != 0 {
+			t.Fatalf("carol sees %+v", list.Files)
+		}
+
+		// A removed member can no longer download, not even with a token
+		// handed out before.
+		call(t, a, protocol.TypeGroupRemove, protocol.GroupUsers{Group: "devs", Users: []string{"bob"}}, nil)
+		callErr(t, b, protocol.TypeFileDownload, protocol.FileID{File: info.File}, protocol.CodeForbidden)
+		resp, _ = get(t, d.URL, d.Token)
+		wantStatus(t, "download after removal", resp, http.StatusForbidden)
+	})
+}
+
+func TestFileResume(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		a, _ := e.newUser("dave")
+		e.register(e.dial(), "erin")
+		data := randomBytes(1 << 20)
+		to := protocol.Conversation{User: "erin"}
+		first := upload(t, a, to, "big.bin", data)
+		wantStatus(t, "first half", patch(t, first, 0, data[:400_000]), http.StatusNoContent)
+
+		// Asking again finds the unfinished upload and how far it got.
+		again := upload(t, a, to, "big.bin", data)
+		if again.File != first.File || again.Offset != 400_000 || again.Token == first.Token {
+			t.Fatalf("second ask %+v, first %+v", again, first)
+		}
+		req, _ := http.NewRequest(http.MethodHead, again.URL, nil)
+		req.Header.Set("Authorization", "Bearer "+again.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("Upload-Offset") != "400000" || resp.Header.Get("Upload-Length") != strconv.Itoa(len(data)) {
+			t.Fatalf("HEAD %v", resp.Header)
+		}
+		// A wrong offset is refused with the right one.
+		resp = patch(t, again, 10, data[10:])
+		wantStatus(t, "wrong offset", resp, http.StatusConflict)
+		if resp.Header.Get("Upload-Offset") != "400000" {
+			t.Fatalf("conflict says %q", resp.Header.Get("Upload-Offset"))
+		}
+		wantStatus(t, "rest", patch(t, again, 400_000, data[400_000:]), http.StatusCreated)
+
+		// A download resumes with Range.
+		e2, _ := e.login("erin")
+		var list protocol.FileListReply
+		call(t, e2, protocol.TypeFileList, protocol.FileList{}, &list)
+		d := download(t, e2, list.Files[0].File)
+		resp, part := get(t, d.URL, d.Token, "Range", "bytes=700000-")
+		wantStatus(t, "resumed download", resp, http.StatusPartialContent)
+		if !bytes.Equal(part, data[700_000:]) {
+			t.Fatal("resumed download differs")
+		}
+	})
+}
+
+func TestFileBadInput(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Files.MaxSize = 1 << 20
+	cfg.Files.Quota = 3 << 20
+	cfg.Files.TokenTTL = 500 * time.Millisecond
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	a, _ := e.newUser("fred")
+	e.register(e.dial(), "gina")
+	gina := protocol.Conversation{User: "gina"}
+	ask := func(name string, size int64, sha string) protocol.FileUpload {
+		return protocol.FileUpload{Conversation: gina, Name: name, Size: size, SHA256: sha}
+	}
+	for _, name := range []string{"../etc/passwd", "/abs", `dir\file`, "a\x00b", "a\nb", "..", ".", "", " x", strings.Repeat("n", 256), "bad\xffutf8"} {
+		callErr(t, a, protocol.TypeFileUpload, ask(name, 1, sum([]byte("x"))), protocol.CodeBadRequest)
+	}
+	callErr(t, a, protocol.TypeFileUpload, ask("x", 1, "ABC"), protocol.CodeBadRequest)
+	callErr(t, a, protocol.TypeFileUpload, ask("x", 1, strings.ToUpper(sum([]byte("x")))), protocol.CodeBadRequest)
+	callErr(t, a, protocol.TypeFileUpload, ask("x", -1, sum(nil)), protocol.CodeBadRequest)
+	callErr(t, a, protocol.TypeFileUpload, protocol.FileUpload{Conversation: protocol.Conversation{User: "nobody"}, Name: "x", SHA256: sum(nil)}, protocol.CodeNotFound)
+	callErr(t, a, protocol.TypeFileUpload, protocol.FileUpload{Conversation: protocol.Conversation{Group: "nogroup"}, Name: "x", SHA256: sum(nil)}, protocol.CodeNotFound)
+	callErr(t, a, protocol.TypeFileUpload, ask("big", 1<<20+1, sum(nil)), protocol.CodeTooLarge)
+	callErr(t, a, protocol.TypeFileDownload, protocol.FileID{File: "../../etc/passwd"}, protocol.CodeBadRequest)
+	callErr(t, a, protocol.TypeFileDownload, protocol.FileID{File: strings.Repeat("a", protocol.FileIDLen)}, protocol.CodeNotFound)
+
+	// Wrong sha256: refused once the bytes are in, nothing stored.
+	data := randomBytes(5000)
+	up := upload(t, a, gina, "liar.bin", data)
+	data[0] ^= 1
+	wantStatus(t, "wrong sha256", patch(t, up, 0, data), http.StatusUnprocessableEntity)
+	var list protocol.FileListReply
+	call(t, a, protocol.TypeFileList, protocol.FileList{}, &list)
+	if len(list.Files) != 0 {
+		t.Fatalf("stored after a wrong sha256: %+v", list.Files)
+	}
+	// More bytes than declared: refused, nothing stored.
+	data = randomBytes(5000)
+	up = upload(t, a, gina, "long.bin", data)
+	wantStatus(t, "overlong", patch(t, up, 0, append(data, 1, 2, 3)), http.StatusRequestEntityTooLarge)
+	wantStatus(t, "after discard", patch(t, up, 0, data), http.StatusNotFound)
+
+	// Tokens: a made-up one, one for another file, an upload token used to
+	// download, an expired one.
+	info := sendFile(t, a, gina, "ok.bin", data)
+	d := download(t, a, info.File)
+	other := upload(t, a, gina, "other.bin", randomBytes(10))
+	for _, tc := range []struct {
+		what, url, token string
+		want             int
+	}{
+		{"made-up token", d.URL, "not-a-token", http.StatusUnauthorized},
+		{"no token", d.URL, "", http.StatusUnauthorized},
+		{"another file's token", d.URL, other.Token, http.StatusForbidden},
+		{"upload token to download", other.URL, other.Token, http.StatusForbidden},
+	} {
+		resp, _ := get(t, tc.url, tc.token)
+		wantStatus(t, tc.what, resp, tc.want)
+	}
+	time.Sleep(cfg.Files.TokenTTL + 100*time.Millisecond)
+	resp, _ := get(t, d.URL, d.Token)
+	wantStatus(t, "expired token", resp, http.StatusUnauthorized)
+
+	// Quota: 3 MiB in all, unfinished uploads included.
+	big := randomBytes(1 << 20)
+	sendFile(t, a, gina, "q1", big)
+	pending := upload(t, a, gina, "q2", randomBytes(1<<20))
+	callErr(t, a, protocol.TypeFileUpload, ask("q3", 1<<20, sum(randomBytes(1<<20-1))), protocol.CodeTooLarge)
+	_ = pending
+}
