@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS files (
 	group_id BIGINT       NULL,
 	created  DATETIME(6)  NOT NULL,
 	PRIMARY KEY (id),
-	KEY files_sender (sender, created, id),
+	KEY files_sender (sender, created, id, size), -- size last: the quota sum reads this index alone
 	KEY files_receiver (receiver, created, id),
 	KEY files_group (group_id, created, id),
 	CONSTRAINT files_sender_fk FOREIGN KEY (sender) REFERENCES users (name),

@@ -16,6 +16,7 @@ CREATE TABLE files (
 	CHECK ((receiver IS NULL) <> (group_id IS NULL))
 ) WITHOUT ROWID;
 
-CREATE INDEX files_sender ON files (sender, created, id);
+-- size last: the quota sum reads this index alone.
+CREATE INDEX files_sender ON files (sender, created, id, size);
 CREATE INDEX files_receiver ON files (receiver, created, id);
 CREATE INDEX files_group ON files (group_id, created, id);
