@@ -100,7 +100,8 @@ type Files struct {
 	UploadTTL    time.Duration `yaml:"upload_ttl"`    // an unfinished upload is dropped after this long without bytes
 	MaxUploads   int           `yaml:"max_uploads"`   // unfinished uploads one user may have at once
 	MaxTransfers int           `yaml:"max_transfers"` // HTTP uploads and downloads in progress at once
-	ReadTimeout  time.Duration `yaml:"read_timeout"`  // an HTTP request that sends nothing for this long is closed
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	PublicURL    string        `yaml:"public_url"` // base of transfer URLs; default http:// and the --http address  // an HTTP request that sends nothing for this long is closed
 }
 
 // Storage configures the database backends.

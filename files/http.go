@@ -82,32 +82,40 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// uploadOf returns the unfinished upload the request's token is for.
-func (s *Service) uploadOf(r *http.Request) (*upload, *httpError) {
+// uploadOf returns the unfinished upload the request's token is for, or
+// the record of one stored lately.
+func (s *Service) uploadOf(r *http.Request) (*upload, *storage.File, *httpError) {
 	id := r.PathValue("id")
 	if _, e := s.lookup(bearer(r), id, true); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	s.mu.Lock()
-	u := s.uploads[id]
-	s.mu.Unlock()
-	if u == nil {
-		return nil, errf(http.StatusNotFound, protocol.CodeNotFound, "no unfinished upload %s; ask for a new one", id)
+	defer s.mu.Unlock()
+	if u := s.uploads[id]; u != nil {
+		return u, nil, nil
 	}
-	return u, nil
+	if f, ok := s.recent[id]; ok {
+		return nil, &f.file, nil
+	}
+	return nil, nil, errf(http.StatusNotFound, protocol.CodeNotFound, "no unfinished upload %s; ask for a new one", id)
 }
 
 func (s *Service) handleHead(w http.ResponseWriter, r *http.Request) *httpError {
-	u, e := s.uploadOf(r)
+	u, stored, e := s.uploadOf(r)
 	if e != nil {
 		w.WriteHeader(e.status) // a HEAD response has no body
 		return nil
 	}
-	s.mu.Lock()
-	offset := u.offset
-	s.mu.Unlock()
+	var offset, size int64
+	if stored != nil {
+		offset, size = stored.Size, stored.Size
+	} else {
+		s.mu.Lock()
+		offset, size = u.offset, u.file.Size
+		s.mu.Unlock()
+	}
 	w.Header().Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	w.Header().Set("Upload-Length", strconv.FormatInt(u.file.Size, 10))
+	w.Header().Set("Upload-Length", strconv.FormatInt(size, 10))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -117,7 +125,7 @@ func (s *Service) handleHead(w http.ResponseWriter, r *http.Request) *httpError 
 // When the last byte has come, the file is verified, made durable, moved
 // into the store and recorded, and its recipients are told.
 func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) *httpError {
-	u, e := s.uploadOf(r)
+	u, stored, e := s.uploadOf(r)
 	if e != nil {
 		return e
 	}
@@ -125,29 +133,31 @@ func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) *httpError
 	if err != nil || offset < 0 {
 		return errf(http.StatusBadRequest, protocol.CodeBadRequest, "Upload-Offset must be a byte offset")
 	}
-	s.mu.Lock()
-	switch {
-	case u.busy:
-		s.mu.Unlock()
-		return errf(http.StatusConflict, protocol.CodeConflict, "another request is uploading this file")
-	case offset != u.offset:
-		have := u.offset
-		s.mu.Unlock()
-		w.Header().Set("Upload-Offset", strconv.FormatInt(have, 10))
-		return errf(http.StatusConflict, protocol.CodeConflict, "the server has %d bytes; continue from there", have)
+	if stored != nil {
+		if offset != stored.Size || r.ContentLength > 0 {
+			w.Header().Set("Upload-Offset", strconv.FormatInt(stored.Size, 10))
+			return errf(http.StatusConflict, protocol.CodeConflict, "the upload is complete")
+		}
+		return created(w, *stored)
 	}
-	u.busy = true
-	s.mu.Unlock()
+	p, e := s.takeOver(w, u, offset)
+	if e != nil {
+		return e
+	}
 	defer func() {
 		s.mu.Lock()
-		u.busy, u.touched = false, s.now()
+		if u.active == p {
+			u.active = nil
+		}
+		u.touched = s.now()
 		s.mu.Unlock()
+		close(p.done)
 	}()
 	if r.ContentLength > u.file.Size-offset {
 		s.discard(u)
 		return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "%d bytes sent past the declared size %d; upload discarded", r.ContentLength-(u.file.Size-offset), u.file.Size)
 	}
-	if e := s.appendBody(w, r, u); e != nil {
+	if e := s.appendBody(r, u, p); e != nil {
 		return e
 	}
 	s.mu.Lock()
@@ -162,6 +172,10 @@ func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) *httpError
 	if e != nil {
 		return e
 	}
+	return created(w, f)
+}
+
+func created(w http.ResponseWriter, f storage.File) *httpError {
 	w.Header().Set("Upload-Offset", strconv.FormatInt(f.Size, 10))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
@@ -169,23 +183,56 @@ func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) *httpError
 	return nil
 }
 
+// takeOver makes the request the upload's active PATCH. One that is still
+// active is most likely a connection whose client is gone: it is cut, and
+// its bytes so far are kept. The offset must then be the upload's.
+func (s *Service) takeOver(w http.ResponseWriter, u *upload, offset int64) (*patch, *httpError) {
+	p := &patch{rc: http.NewResponseController(w), done: make(chan struct{})}
+	for {
+		s.mu.Lock()
+		old := u.active
+		if old == nil {
+			if s.uploads[u.file.ID] != u {
+				s.mu.Unlock()
+				return nil, errf(http.StatusNotFound, protocol.CodeNotFound, "upload %s is gone; ask for a new one", u.file.ID)
+			}
+			if offset != u.offset {
+				have := u.offset
+				s.mu.Unlock()
+				w.Header().Set("Upload-Offset", strconv.FormatInt(have, 10))
+				return nil, errf(http.StatusConflict, protocol.CodeConflict, "the server has %d bytes; continue from there", have)
+			}
+			u.active = p
+			s.mu.Unlock()
+			return p, nil
+		}
+		s.mu.Unlock()
+		_ = old.rc.SetReadDeadline(time.Now()) // ends its body read at once
+		select {
+		case <-old.done:
+		case <-time.After(s.cfg.ReadTimeout):
+			w.Header().Set("Retry-After", "1")
+			return nil, errf(http.StatusConflict, protocol.CodeConflict, "another request is uploading this file")
+		}
+	}
+}
+
 // appendBody streams the request body onto the upload's temporary file and
-// hash, never past the declared size. What arrived before a broken
-// connection is kept: the client resumes from the new offset.
-func (s *Service) appendBody(w http.ResponseWriter, r *http.Request, u *upload) *httpError {
+// hash as it arrives, never past the declared size. What arrived before a
+// broken connection is kept: the client resumes from the new offset.
+func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 	tmp, err := os.OpenFile(u.tmp, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		s.log.Error("files: open upload", "file", u.file.ID, "err", err)
 		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
 	}
 	defer tmp.Close()
-	rc := http.NewResponseController(w)
 	remaining := u.file.Size - u.offset
 	body := io.LimitReader(r.Body, remaining+1) // one byte more reveals an overlong body
 	buf := make([]byte, copyBuffer)
 	for {
-		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
-		n, rerr := io.ReadFull(body, buf)
+		_ = p.rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		n, rerr := body.Read(buf)
 		if int64(n) > remaining {
 			s.discard(u)
 			return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "more bytes sent than the declared size %d; upload discarded", u.file.Size)
@@ -206,10 +253,11 @@ func (s *Service) appendBody(w http.ResponseWriter, r *http.Request, u *upload) 
 		}
 		switch {
 		case rerr == nil:
-		case errors.Is(rerr, io.EOF), errors.Is(rerr, io.ErrUnexpectedEOF):
+		case errors.Is(rerr, io.EOF):
 			return nil
 		default:
-			// The client went away or stalled: keep what came.
+			// The client went away, stalled, or a newer PATCH took over:
+			// keep what came.
 			return errf(http.StatusBadRequest, protocol.CodeBadRequest, "upload interrupted: %v", rerr)
 		}
 	}
@@ -248,6 +296,7 @@ func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpErr
 	}
 	s.mu.Lock()
 	delete(s.uploads, f.ID)
+	s.recent[f.ID] = finished{file: f, key: u.key, at: s.now()}
 	s.mu.Unlock()
 	if s.stored != nil {
 		s.stored(f)

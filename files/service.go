@@ -37,8 +37,9 @@ type Service struct {
 	stored func(storage.File) // told of every file whose record was written
 
 	mu      sync.Mutex
-	uploads map[string]*upload // unfinished, by file id
-	grants  map[[32]byte]grant // by SHA-256 of the token
+	uploads map[string]*upload  // unfinished, by file id
+	recent  map[string]finished // stored lately, by file id
+	grants  map[[32]byte]grant  // by SHA-256 of the token
 
 	http      *http.Server
 	ln        net.Listener
@@ -56,8 +57,25 @@ type upload struct {
 	tmp     string
 	offset  int64
 	hash    hash.Hash
-	busy    bool
 	touched time.Time
+	// active is the PATCH appending now, nil when none; a newer PATCH
+	// takes over from it (its client is most likely gone).
+	active *patch
+}
+
+// patch is one PATCH request appending to an upload.
+type patch struct {
+	rc   *http.ResponseController
+	done chan struct{} // closed when the request no longer touches the upload
+}
+
+// finished remembers a stored upload for a while, so that a client that
+// missed the answer to its last PATCH learns the upload is complete
+// instead of sending the file again.
+type finished struct {
+	file storage.File
+	key  string
+	at   time.Time
 }
 
 // grant is what a token allows: one user, one file, one direction.
@@ -79,6 +97,7 @@ func New(cfg configs.Files, store storage.Store, dataDir string, log *slog.Logge
 		dir:       filepath.Join(dataDir, "files"),
 		now:       time.Now,
 		uploads:   make(map[string]*upload),
+		recent:    make(map[string]finished),
 		grants:    make(map[[32]byte]grant),
 		transfers: make(chan struct{}, cfg.MaxTransfers),
 		stop:      make(chan struct{}),
@@ -102,7 +121,10 @@ func (s *Service) Start(addr string, stored func(storage.File)) error {
 		return fmt.Errorf("files: %w", err)
 	}
 	s.ln, s.stored = ln, stored
-	s.base = "http://" + ln.Addr().String()
+	s.base = strings.TrimSuffix(s.cfg.PublicURL, "/")
+	if s.base == "" {
+		s.base = "http://" + ln.Addr().String()
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: s.cfg.ReadTimeout,
@@ -155,8 +177,13 @@ func (s *Service) sweep() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, u := range s.uploads {
-		if !u.busy && now.Sub(u.touched) > s.cfg.UploadTTL {
+		if u.active == nil && now.Sub(u.touched) > s.cfg.UploadTTL {
 			s.dropLocked(id, u)
+		}
+	}
+	for id, f := range s.recent {
+		if now.Sub(f.at) > s.cfg.TokenTTL {
+			delete(s.recent, id)
 		}
 	}
 	for k, g := range s.grants {
@@ -192,6 +219,13 @@ func (s *Service) Upload(ctx context.Context, sender string, in protocol.FileUpl
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for id, f := range s.recent {
+		if f.key == key {
+			// Stored a moment ago: the client missed the last answer.
+			token, expires, err := s.grantLocked(sender, id, true)
+			return protocol.FileUploadReply{File: id, URL: s.url(id), Token: token, Expires: expires, Offset: f.file.Size}, err
+		}
+	}
 	var u *upload
 	pending, pendingBytes := 0, int64(0)
 	for _, p := range s.uploads {

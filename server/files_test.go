@@ -303,3 +303,65 @@ func TestFileBadInput(t *testing.T) {
 	callErr(t, a, protocol.TypeFileUpload, ask("q3", 1<<20, sum(randomBytes(1<<20-1))), protocol.CodeTooLarge)
 	_ = pending
 }
+
+// TestFileUploadRetries: a client that missed the answer to its last PATCH
+// learns the file is stored instead of sending it again, and a PATCH whose
+// client went silent is taken over at once by the next one.
+func TestFileUploadRetries(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Files.ReadTimeout = 20 * time.Second
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	a, _ := e.newUser("hank")
+	e.register(e.dial(), "iris")
+	to := protocol.Conversation{User: "iris"}
+
+	data := randomBytes(300_000)
+	info := sendFile(t, a, to, "once.bin", data)
+	again := upload(t, a, to, "once.bin", data)
+	if again.File != info.File || again.Offset != int64(len(data)) {
+		t.Fatalf("asking again after completion: %+v, stored %+v", again, info)
+	}
+	resp := patch(t, again, int64(len(data)), nil)
+	wantStatus(t, "empty PATCH at the end", resp, http.StatusCreated)
+	var list protocol.FileListReply
+	call(t, a, protocol.TypeFileList, protocol.FileList{}, &list)
+	if len(list.Files) != 1 {
+		t.Fatalf("stored %d files, want 1", len(list.Files))
+	}
+
+	// A PATCH that sends 100 kB and then nothing, its connection open.
+	data = randomBytes(400_000)
+	up := upload(t, a, to, "stall.bin", data)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest(http.MethodPatch, up.URL, pr)
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	req.Header.Set("Upload-Offset", "0")
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write(data[:100_000]); err != nil {
+		t.Fatal(err)
+	}
+	offset := ""
+	for deadline := time.Now().Add(5 * time.Second); offset != "100000"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("server has %q bytes of the stalled upload", offset)
+		}
+		head, _ := http.NewRequest(http.MethodHead, up.URL, nil)
+		head.Header.Set("Authorization", "Bearer "+up.Token)
+		resp, err := http.DefaultClient.Do(head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		offset = resp.Header.Get("Upload-Offset")
+	}
+	start := time.Now()
+	wantStatus(t, "takeover", patch(t, up, 100_000, data[100_000:]), http.StatusCreated)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("takeover waited %v", d)
+	}
+}
