@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ type Client struct {
 	addr   string
 	opts   options
 	pushes chan protocol.Push
+	http   *http.Client // the file data channel
 
 	nextID  atomic.Uint64
 	dropped atomic.Uint64
@@ -48,6 +50,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		o(&c.opts)
 	}
 	c.pushes = make(chan protocol.Push, c.opts.pushBuffer)
+	c.http = newHTTPClient(c.opts)
 	cn, err := c.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -202,5 +205,6 @@ func (c *Client) Close() error {
 	c.reconnect.Lock()
 	defer c.reconnect.Unlock()
 	c.conn().shutdown(ErrClosed)
+	c.http.CloseIdleConnections()
 	return nil
 }

@@ -2,7 +2,9 @@
 // protocol (DESIGN §1), says hello, pipelines requests over one TCP connection
 // and hands server pushes to the caller on a bounded channel. It owns one
 // connection at a time and the session token that lets it resume after a
-// reconnect.
+// reconnect. File bytes never go over that connection: UploadFile and
+// DownloadFile move them over HTTP to the URL the server hands out (DESIGN
+// §3), resuming interrupted transfers and checking SHA-256.
 //
 // It imports only the protocol package and the standard library, so that it
 // builds on every OS the CLI ships for; it must not learn about the server's

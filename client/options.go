@@ -8,14 +8,30 @@ const DefaultPushBuffer = 256
 // DefaultClientName is sent in hello unless WithClientName says otherwise.
 const DefaultClientName = "huddle-go/1"
 
+// Defaults of the file data channel (see files_http.go).
+const (
+	DefaultStallTimeout   = time.Minute      // a transfer that moves no bytes this long is cut
+	DefaultDialTimeout    = 10 * time.Second // connecting to the data channel
+	DefaultHeaderTimeout  = 2 * time.Minute  // waiting for a response, e.g. while the server verifies and syncs a big upload
+	DefaultTransferTries  = 8                // attempts in a row without progress before a transfer gives up (about 16s of backoff)
+	defaultTransferBuffer = 256 << 10
+)
+
 type options struct {
 	pushBuffer int
 	clientName string
 	heartbeat  time.Duration // 0: the server's interval; < 0: off
+
+	stallTimeout  time.Duration
+	dialTimeout   time.Duration
+	headerTimeout time.Duration
+	transferTries int
 }
 
 func defaultOptions() options {
-	return options{pushBuffer: DefaultPushBuffer, clientName: DefaultClientName}
+	return options{pushBuffer: DefaultPushBuffer, clientName: DefaultClientName,
+		stallTimeout: DefaultStallTimeout, dialTimeout: DefaultDialTimeout,
+		headerTimeout: DefaultHeaderTimeout, transferTries: DefaultTransferTries}
 }
 
 // Option configures Dial.
@@ -37,4 +53,15 @@ func WithClientName(name string) Option {
 // treated as lost. d < 0 turns heartbeats off.
 func WithHeartbeat(d time.Duration) Option {
 	return func(o *options) { o.heartbeat = d }
+}
+
+// WithStallTimeout sets how long a file transfer may move no bytes before
+// it is cut and retried (DefaultStallTimeout). There is no overall timeout:
+// a big file takes the time it takes.
+func WithStallTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.stallTimeout = d
+		}
+	}
 }

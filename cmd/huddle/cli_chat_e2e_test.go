@@ -62,11 +62,8 @@ func hasUnread(t *testing.T, out, name string) bool {
 
 func TestCLIChatEndToEnd(t *testing.T) {
 	e := startE2E(t)
-	alice, bob, carol := t.TempDir(), t.TempDir(), t.TempDir()
-	for name, home := range map[string]string{"alice": alice, "bob": bob, "carol": carol} {
-		e.ok(home, e2ePassword+"\n", "register", name, "--email", name+"@example.com")
-		e.ok(home, e2ePassword+"\n", "login", name)
-	}
+	homes := e.users("alice", "bob", "carol")
+	alice, bob, carol := homes[0], homes[1], homes[2]
 
 	// Private chat: bob, listening, gets alice's message as msg.new.
 	l := e.listen(bob, "--count", "1", "--timeout", "30s")

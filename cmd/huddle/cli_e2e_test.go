@@ -101,7 +101,13 @@ func startE2E(t *testing.T) *e2e {
 	}
 	e := &e2e{t: t, bin: buildBinaries(t), addr: freePort(t), logs: &syncBuffer{}}
 	data := t.TempDir()
-	e.args = []string{"--listen", e.addr, "--http", freePort(t),
+	// Friends hear of going offline at once, so that the tests can expect
+	// presence pushes exactly (huddled waits actors.presence_grace by default).
+	config := filepath.Join(t.TempDir(), "huddled.yaml")
+	if err := os.WriteFile(config, []byte("actors:\n  presence_grace: 0s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.args = []string{"--config", config, "--listen", e.addr, "--http", freePort(t),
 		"--store", "sqlite:" + filepath.Join(data, "huddle.db"), "--data", data}
 	t.Cleanup(func() {
 		if e.server != nil && e.server.Process != nil && e.server.ProcessState == nil {
@@ -186,7 +192,15 @@ func (e *e2e) command(home, stdin string, args ...string) *exec.Cmd {
 // huddle runs one CLI command and returns its exit status and output.
 func (e *e2e) huddle(home, stdin string, args ...string) (int, string, string) {
 	e.t.Helper()
+	return e.in("", home, stdin, args...)
+}
+
+// in runs one CLI command in dir ("": the test's) and returns its exit
+// status and output.
+func (e *e2e) in(dir, home, stdin string, args ...string) (int, string, string) {
+	e.t.Helper()
 	cmd := e.command(home, stdin, args...)
+	cmd.Dir = dir
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -199,6 +213,19 @@ func (e *e2e) huddle(home, stdin string, args ...string) (int, string, string) {
 	}
 	e.t.Fatalf("run huddle %v: %v", args, err)
 	return 0, "", ""
+}
+
+// users registers and logs in each of names, each with a home of its own,
+// and returns the homes in the order of names.
+func (e *e2e) users(names ...string) []string {
+	e.t.Helper()
+	homes := make([]string, len(names))
+	for i, name := range names {
+		homes[i] = e.t.TempDir()
+		e.ok(homes[i], e2ePassword+"\n", "register", name, "--email", name+"@example.com")
+		e.ok(homes[i], e2ePassword+"\n", "login", name)
+	}
+	return homes
 }
 
 // ok runs a command that must succeed and returns its stdout.

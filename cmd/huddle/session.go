@@ -162,3 +162,18 @@ func (a *app) withSession(ctx context.Context, fn func(ctx context.Context, c *c
 	defer c.Close()
 	return fn(ctx, c)
 }
+
+// withTransfer is withSession for commands that move file bytes: only
+// connecting is bounded by requestTimeout, since a big file takes the time
+// it takes. A dead server is still noticed: by heartbeats on the control
+// connection and by the client's stall timeout on the data channel.
+func (a *app) withTransfer(ctx context.Context, fn func(ctx context.Context, c *client.Client) error) error {
+	dctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	c, err := a.resume(dctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(ctx, c)
+}
