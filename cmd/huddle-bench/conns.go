@@ -68,12 +68,12 @@ func newAccounts(ctx context.Context, addr string, n int, login bool, progress i
 	return accts, nil
 }
 
-// openConns opens connections first to n-1, dialWorkers at a time. When
-// accts is not empty, connection i resumes the session of
-// accts[i%len(accts)]. Each attempt goes to rec: its time to connect, say
-// hello and resume, or its error. Failed connections are nil in the result,
-// which holds connection first+k at k.
-func openConns(ctx context.Context, addr string, first, n int, accts []account, rec *recorder) []*client.Client {
+// openConns opens connections first to n-1, dialWorkers at a time, with
+// opts on top of dial's. When accts is not empty, connection i resumes the
+// session of accts[i%len(accts)]. Each attempt goes to rec: its time to
+// connect, say hello and resume, or its error. Failed connections are nil in
+// the result, which holds connection first+k at k.
+func openConns(ctx context.Context, addr string, first, n int, accts []account, rec *recorder, opts ...client.Option) []*client.Client {
 	clients := make([]*client.Client, n-first)
 	var g errgroup.Group
 	g.SetLimit(dialWorkers)
@@ -83,7 +83,7 @@ func openConns(ctx context.Context, addr string, first, n int, accts []account, 
 		}
 		g.Go(func() error {
 			start := time.Now()
-			c, err := dial(ctx, addr)
+			c, err := dial(ctx, addr, opts...)
 			if err == nil && len(accts) > 0 {
 				if _, err = c.Resume(ctx, accts[(first+i)%len(accts)].token); err != nil {
 					c.Close()
@@ -113,10 +113,12 @@ func closeAll(clients []*client.Client) {
 	_ = g.Wait() // Close never fails
 }
 
-func dial(ctx context.Context, addr string) (*client.Client, error) {
-	// The bench never reads pushes: a one-slot channel instead of the
+// dial connects with opts on top of the bench's defaults.
+func dial(ctx context.Context, addr string, opts ...client.Option) (*client.Client, error) {
+	// Most connections never read pushes: a one-slot channel instead of the
 	// default 256 slots keeps 20,000 connections cheap for the bench itself.
-	return client.Dial(ctx, addr, client.WithClientName(clientName), client.WithPushBuffer(1))
+	// The ones that do read them pass a bigger client.WithPushBuffer.
+	return client.Dial(ctx, addr, append([]client.Option{client.WithClientName(clientName), client.WithPushBuffer(1)}, opts...)...)
 }
 
 func randomHex(n int) string {

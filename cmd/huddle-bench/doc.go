@@ -9,6 +9,8 @@
 //	request  logged-in connections doing user.get round trips (requests/s, latency)
 //	login    password logins against registered users (logins/s at the server's argon2id cost)
 //	idle     authenticated connections held open, and the server's RSS per connection
+//	chat     private messages, each sender to its own online peer (acked messages/s, send→ack latency)
+//	fanout   messages to one group of online members (pushes received/s, send→push latency)
 //
 // It registers its own users (bench_<random>_<n>); it never reads or changes
 // anyone else's. It owns only load generation and measurement: it must not

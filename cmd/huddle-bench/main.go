@@ -53,6 +53,8 @@ var scenarios = map[string]scenario{
 	"request": {"user.get round trips on logged-in connections", requestFlags},
 	"login":   {"password logins, each followed by a logout", loginFlags},
 	"idle":    {"hold authenticated connections, measure server RSS", idleFlags},
+	"chat":    {"durable private messages, each sender to its own online peer", chatFlags},
+	"fanout":  {"messages to one group, counted as pushes at its online members", fanoutFlags},
 }
 
 // usageError is a bad command line: exit status 2.
@@ -140,12 +142,15 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fs.PrintDefaults()
 }
 
-// connFlags defines the flags about connections and users that every
-// scenario has; --clients is DESIGN §5's name for --conns.
+// connFlags defines the flags about connections and users that most
+// scenarios have; --clients is DESIGN §5's name for --conns. users is nil
+// for a scenario that picks its users itself.
 func connFlags(fs *flag.FlagSet, conns *int, users *int, usersDoc string) {
 	fs.IntVar(conns, "conns", *conns, "concurrent connections")
 	fs.IntVar(conns, "clients", *conns, "same as --conns")
-	fs.IntVar(users, "users", *users, usersDoc)
+	if users != nil {
+		fs.IntVar(users, "users", *users, usersDoc)
+	}
 }
 
 // checkConns validates --conns and --users, and raises this process's file

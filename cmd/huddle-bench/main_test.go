@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -41,6 +42,8 @@ func TestScenarios(t *testing.T) {
 		{"login", []string{"login", "--conns", "2", "--duration", "500ms"}},
 		// The server runs in this process, so idle finds it by its port.
 		{"idle", []string{"idle", "--conns", "20", "--users", "3", "--steps", "2", "--pause", "50ms", "--hold", "100ms"}},
+		{"chat", []string{"chat", "--clients", "3", "--pipeline", "2", "--duration", "300ms"}},
+		{"fanout", []string{"fanout", "--members", "4", "--senders", "2", "--pipeline", "2", "--duration", "300ms", "--size", "40"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := bench(t, append([]string{"--server", addr, "--json"}, tc.args...)...)
@@ -54,8 +57,23 @@ func TestScenarios(t *testing.T) {
 			if res.Scenario != tc.name || res.Ops <= 0 || res.Errors != 0 || res.OpsPerSec <= 0 || res.Unit == "" {
 				t.Fatalf("result %+v", res)
 			}
-			if tc.name == "idle" && (res.ServerPID == 0 || res.RSSAfterBytes <= 0) {
-				t.Fatalf("idle did not measure RSS: %+v", res)
+			switch tc.name {
+			case "idle":
+				if res.ServerPID == 0 || res.RSSAfterBytes <= 0 {
+					t.Fatalf("idle did not measure RSS: %+v", res)
+				}
+			case "chat":
+				// Every acked message reached its peer, and nothing else did.
+				if res.Messages != res.Ops || res.Deliveries != res.Messages || res.DeliveryP50ms <= 0 {
+					t.Fatalf("chat: %+v", res)
+				}
+			case "fanout":
+				// Every acked message reached every member; the senders'
+				// connections are not counted (none is sent its own).
+				if res.Deliveries != res.Ops || res.Deliveries != res.Messages*int64(res.Members) ||
+					res.Messages <= 0 || res.Dropped != 0 || res.Disconnects != 0 {
+					t.Fatalf("fanout: %+v", res)
+				}
 			}
 		})
 	}
@@ -86,6 +104,10 @@ func TestUsageErrors(t *testing.T) {
 		{"login", "--duration", "-1s"},
 		{"idle", "--conns", "100000000"},
 		{"idle", "--conns", "10", "--steps", "1"},
+		{"chat", "--clients", "0"},
+		{"chat", "--size", "3"},
+		{"fanout", "--members", "0"},
+		{"fanout", "--pipeline", "0"},
 	} {
 		if code, _, _ := bench(t, args...); code != 2 {
 			t.Errorf("huddle-bench %q: exit %d, want 2", args, code)
@@ -107,6 +129,25 @@ func TestRSSSlope(t *testing.T) {
 	} {
 		if got := rssSlope(tc.steps); got != tc.want {
 			t.Errorf("rssSlope(%v) = %v, want %v", tc.steps, got, tc.want)
+		}
+	}
+}
+
+func TestSentAt(t *testing.T) {
+	stamp := time.Unix(0, 1764090462966813230)
+	for _, tc := range []struct {
+		data string
+		ok   bool
+	}{
+		{`{"seq":1,"from":"a","text":"1764090462966813230xxxx","ts":"x"}`, true},
+		{`{"seq":1,"from":"a","text":"1764090462966813230"}`, true},
+		{`{"seq":1,"from":"a","text":"hello"}`, false},
+		{`{"seq":1,"from":"a","text":"17640904629668132xx"}`, false},
+		{`{"seq":1}`, false},
+	} {
+		got, err := sentAt([]byte(tc.data))
+		if (err == nil) != tc.ok || tc.ok && !got.Equal(stamp) {
+			t.Errorf("sentAt(%s) = %v, %v", tc.data, got, err)
 		}
 	}
 }

@@ -19,14 +19,13 @@ import (
 func requestFlags(fs *flag.FlagSet) runFunc {
 	conns, users := 1, 0
 	connFlags(fs, &conns, &users, "users the connections log in as, round robin (0: one per connection)")
-	duration := fs.Duration("duration", 10*time.Second, "how long to send requests")
-	pipeline := fs.Int("pipeline", 1, "requests in flight per connection (1: closed loop)")
+	l := loadFlags(fs, "send requests")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if err := checkConns(conns, users); err != nil {
 			return result{}, err
 		}
-		if *duration <= 0 || *pipeline < 1 {
-			return result{}, usagef("--duration must be positive and --pipeline at least 1")
+		if err := l.check(); err != nil {
+			return result{}, err
 		}
 		if users == 0 || users > conns {
 			users = conns
@@ -48,24 +47,58 @@ func requestFlags(fs *flag.FlagSet) runFunc {
 			}
 		}
 
-		progressf(progress, "sending user.get on %d connections for %v", conns, *duration)
+		progressf(progress, "sending user.get on %d connections for %v", conns, l.duration)
 		var rec recorder
-		start := time.Now()
-		deadline := start.Add(*duration)
-		var wg sync.WaitGroup
-		for _, c := range clients {
-			for range *pipeline {
-				wg.Go(func() { requestLoop(ctx, c, deadline, &rec) })
-			}
-		}
-		wg.Wait()
-		res := result{Scenario: "request", Conns: conns, Users: users, Pipeline: *pipeline, Unit: "requests/s"}
-		rec.fill(&res, time.Since(start))
+		elapsed := l.drive(ctx, clients, &rec, func(int, int) op { return userGet })
+		res := result{Scenario: "request", Conns: conns, Users: users, Pipeline: l.pipeline, Unit: "requests/s"}
+		rec.fill(&res, elapsed)
 		return res, nil
 	}
 }
 
-func requestLoop(ctx context.Context, c *client.Client, deadline time.Time, rec *recorder) {
+// op is one request of a closed loop.
+type op func(context.Context, *client.Client) error
+
+// load is how long and how hard the closed-loop scenarios drive their
+// connections.
+type load struct {
+	duration time.Duration
+	pipeline int
+}
+
+func loadFlags(fs *flag.FlagSet, what string) *load {
+	l := &load{duration: 10 * time.Second, pipeline: 1}
+	fs.DurationVar(&l.duration, "duration", l.duration, "how long to "+what)
+	fs.IntVar(&l.pipeline, "pipeline", l.pipeline, "requests in flight per connection, each sent when the last one's reply came")
+	return l
+}
+
+func (l *load) check() error {
+	if l.duration <= 0 || l.pipeline < 1 {
+		return usagef("--duration must be positive and --pipeline at least 1")
+	}
+	return nil
+}
+
+// drive runs l.pipeline closed loops on each of clients for l.duration, the
+// loop j of clients[i] calling newOp(i, j), and returns how long they ran.
+func (l *load) drive(ctx context.Context, clients []*client.Client, rec *recorder, newOp func(i, j int) op) time.Duration {
+	start := time.Now()
+	deadline := start.Add(l.duration)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		for j := range l.pipeline {
+			o := newOp(i, j)
+			wg.Go(func() { closedLoop(ctx, c, deadline, rec, o) })
+		}
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// closedLoop calls op on c until deadline, the next call once the last one
+// is answered, and records each call's latency or error in rec.
+func closedLoop(ctx context.Context, c *client.Client, deadline time.Time, rec *recorder, call op) {
 	lat := make([]time.Duration, 0, 4096)
 	defer func() { rec.merge(lat) }()
 	for ctx.Err() == nil {
@@ -73,7 +106,7 @@ func requestLoop(ctx context.Context, c *client.Client, deadline time.Time, rec 
 		if start.After(deadline) {
 			return
 		}
-		if err := userGet(ctx, c); err != nil {
+		if err := call(ctx, c); err != nil {
 			rec.add(0, err)
 			if c.Err() != nil {
 				return // the connection is gone; every further call would fail at once
@@ -90,11 +123,12 @@ func userGet(ctx context.Context, c *client.Client) error {
 	return c.Call(ctx, protocol.TypeUserGet, protocol.UserGet{}, nil)
 }
 
-// openAll opens n connections resuming accts' sessions and fails if any of
-// them fails; the clients it did open are returned for closeAll either way.
-func openAll(ctx context.Context, addr string, n int, accts []account) ([]*client.Client, error) {
+// openAll opens n connections with opts, resuming accts' sessions, and
+// fails if any of them fails; the clients it did open are returned for
+// closeAll either way.
+func openAll(ctx context.Context, addr string, n int, accts []account, opts ...client.Option) ([]*client.Client, error) {
 	var rec recorder
-	clients := openConns(ctx, addr, 0, n, accts, &rec)
+	clients := openConns(ctx, addr, 0, n, accts, &rec, opts...)
 	if rec.errors > 0 {
 		return clients, fmt.Errorf("%d of %d connections failed to open, first: %w", rec.errors, n, rec.firstErr)
 	}

@@ -38,6 +38,25 @@ type result struct {
 	RSSSteps        [][2]int64 `json:"rss_steps,omitempty"`
 	RSSAfterBytes   int64      `json:"rss_after_bytes,omitempty"`
 	RSSBytesPerConn float64    `json:"rss_bytes_per_conn,omitempty"`
+
+	// chat and fanout: the messages acknowledged (stored) and the msg.new
+	// pushes received, each with its rate and latency (send→ack and
+	// send→push); one pair is also the headline ops, the other is here.
+	// Dropped counts pushes the bench's own buffers lost, Disconnects the
+	// connections lost during the run (the server cuts slow consumers).
+	Senders          int     `json:"senders,omitempty"`
+	Members          int     `json:"members,omitempty"`
+	SizeBytes        int     `json:"size_bytes,omitempty"`
+	Messages         int64   `json:"messages,omitempty"`
+	MessagesPerSec   float64 `json:"messages_per_sec,omitempty"`
+	AckP50ms         float64 `json:"ack_p50_ms,omitempty"`
+	AckP99ms         float64 `json:"ack_p99_ms,omitempty"`
+	Deliveries       int64   `json:"deliveries,omitempty"`
+	DeliveriesPerSec float64 `json:"deliveries_per_sec,omitempty"`
+	DeliveryP50ms    float64 `json:"delivery_p50_ms,omitempty"`
+	DeliveryP99ms    float64 `json:"delivery_p99_ms,omitempty"`
+	Dropped          int64   `json:"dropped_pushes,omitempty"`
+	Disconnects      int64   `json:"disconnects,omitempty"`
 }
 
 func (r result) print(w io.Writer, asJSON bool) error {
@@ -62,6 +81,19 @@ func (r result) print(w io.Writer, asJSON bool) error {
 	row("errors", strconv.FormatInt(r.Errors, 10))
 	if r.FirstError != "" {
 		row("first error", r.FirstError)
+	}
+	if r.Messages > 0 || r.Deliveries > 0 {
+		if r.Senders > 0 {
+			row("senders", strconv.Itoa(r.Senders))
+		}
+		if r.Members > 0 {
+			row("members", strconv.Itoa(r.Members))
+		}
+		row("text size", fmt.Sprintf("%d bytes", r.SizeBytes))
+		row("messages", fmt.Sprintf("%d, %.1f/s, ack p50 %.3f ms, p99 %.3f ms", r.Messages, r.MessagesPerSec, r.AckP50ms, r.AckP99ms))
+		row("deliveries", fmt.Sprintf("%d, %.1f/s, p50 %.3f ms, p99 %.3f ms", r.Deliveries, r.DeliveriesPerSec, r.DeliveryP50ms, r.DeliveryP99ms))
+		row("dropped pushes", strconv.FormatInt(r.Dropped, 10))
+		row("disconnects", strconv.FormatInt(r.Disconnects, 10))
 	}
 	if r.ServerPID > 0 {
 		row("server pid", strconv.Itoa(r.ServerPID))
@@ -106,21 +138,48 @@ func (rc *recorder) merge(lat []time.Duration) {
 	rc.mu.Unlock()
 }
 
-// fill sets the common fields of r from what was recorded over elapsed.
-func (rc *recorder) fill(r *result, elapsed time.Duration) {
+// count returns how many operations succeeded so far.
+func (rc *recorder) count() int64 {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return int64(len(rc.lat))
+}
+
+// summary is what a recorder holds, boiled down.
+type summary struct {
+	ops, errors int64
+	perSec      float64
+	p50ms       float64
+	p99ms       float64
+	firstErr    error
+}
+
+// summarize sorts the latencies and sums up what was recorded over elapsed.
+func (rc *recorder) summarize(elapsed time.Duration) summary {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	slices.Sort(rc.lat)
-	r.Ops = int64(len(rc.lat))
-	r.Seconds = elapsed.Seconds()
-	if elapsed > 0 {
-		r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
+	s := summary{
+		ops:      int64(len(rc.lat)),
+		errors:   rc.errors,
+		p50ms:    ms(percentile(rc.lat, 0.50)),
+		p99ms:    ms(percentile(rc.lat, 0.99)),
+		firstErr: rc.firstErr,
 	}
-	r.P50ms = ms(percentile(rc.lat, 0.50))
-	r.P99ms = ms(percentile(rc.lat, 0.99))
-	r.Errors = rc.errors
-	if rc.firstErr != nil {
-		r.FirstError = rc.firstErr.Error()
+	if elapsed > 0 {
+		s.perSec = float64(s.ops) / elapsed.Seconds()
+	}
+	return s
+}
+
+// fill sets the common fields of r from what was recorded over elapsed.
+func (rc *recorder) fill(r *result, elapsed time.Duration) {
+	s := rc.summarize(elapsed)
+	r.Ops, r.OpsPerSec, r.P50ms, r.P99ms = s.ops, s.perSec, s.p50ms, s.p99ms
+	r.Seconds = elapsed.Seconds()
+	r.Errors = s.errors
+	if s.firstErr != nil {
+		r.FirstError = s.firstErr.Error()
 	}
 }
 

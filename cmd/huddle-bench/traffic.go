@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"huddle/client"
+	"huddle/protocol"
+)
+
+// What chat and fanout share: senders in closed loops whose texts start
+// with their send time, and receivers that count the msg.new pushes and
+// read that time back for the send→push latency (bench and server run on
+// one machine, so one clock).
+
+const (
+	// stampLen is the width of the send time (Unix nanoseconds, zero-padded)
+	// that starts every text.
+	stampLen = 19
+	// receiveBuffer is a receiving connection's push channel: a reader busy
+	// for a moment must not make the client library drop pushes.
+	receiveBuffer = 1024
+	// settleQuiet is how long the bench waits for the next push after the
+	// senders stopped before it gives up on the ones still missing.
+	settleQuiet = 3 * time.Second
+)
+
+var textKey = []byte(`"text":"`)
+
+// traffic is what the chat and fanout scenarios measure.
+type traffic struct {
+	acks       recorder     // send→ack latency of each stored message; failed sends
+	deliveries recorder     // send→push latency of each msg.new; pushes without a send time
+	sent       atomic.Int64 // messages handed to the client library
+	delivered  atomic.Int64 // msg.new pushes received
+}
+
+// sizeFlag defines --size, the bytes of text per message.
+func sizeFlag(fs *flag.FlagSet) *int {
+	return fs.Int("size", 100, fmt.Sprintf("bytes of text per message (at least %d: the send time starts it)", stampLen))
+}
+
+func checkSize(size int) error {
+	if size < stampLen || size > protocol.DefaultMaxFrame/2 {
+		return usagef("--size must be %d to %d bytes", stampLen, protocol.DefaultMaxFrame/2)
+	}
+	return nil
+}
+
+// sender returns one closed loop's op: send a message of size bytes to to,
+// with client_msg_id idPrefix plus a counter. gate, when not nil, runs before
+// each send and may hold it back; its wait counts in the ack latency.
+func (t *traffic) sender(to protocol.Conversation, size int, idPrefix string, gate func(context.Context)) op {
+	pad := strings.Repeat("x", size-stampLen)
+	var n uint64
+	return func(ctx context.Context, c *client.Client) error {
+		if gate != nil {
+			gate(ctx)
+		}
+		n++
+		t.sent.Add(1)
+		m := protocol.MsgSend{
+			Conversation: to,
+			ClientMsgID:  idPrefix + strconv.FormatUint(n, 36),
+			Text:         fmt.Sprintf("%0*d", stampLen, time.Now().UnixNano()) + pad,
+		}
+		// The reply is left undecoded, as in the request scenario.
+		return c.Call(ctx, protocol.TypeMsgSend, m, nil)
+	}
+}
+
+// listen counts the msg.new pushes of every receiver until the returned
+// function is called; that function waits for the counting to end.
+func (t *traffic) listen(receivers []*client.Client) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, c := range receivers {
+		wg.Go(func() { t.receive(c, done) })
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+func (t *traffic) receive(c *client.Client, done <-chan struct{}) {
+	lat := make([]time.Duration, 0, 4096)
+	defer func() { t.deliveries.merge(lat) }()
+	for {
+		select {
+		case <-done:
+			return
+		case p := <-c.Pushes():
+			if p.Type != protocol.PushMsgNew {
+				continue // group.added and the like
+			}
+			now := time.Now()
+			t.delivered.Add(1)
+			sent, err := sentAt(p.Data)
+			if err != nil {
+				t.deliveries.add(0, err)
+				continue
+			}
+			lat = append(lat, now.Sub(sent))
+		}
+	}
+}
+
+// sentAt reads the send time from the start of a msg.new push's text
+// without decoding the rest: a receiver may see 100,000 pushes a second.
+func sentAt(data []byte) (time.Time, error) {
+	i := bytes.Index(data, textKey)
+	if i < 0 || len(data) < i+len(textKey)+stampLen {
+		return time.Time{}, errors.New("msg.new without a bench text")
+	}
+	ns, err := strconv.ParseInt(string(data[i+len(textKey):][:stampLen]), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("msg.new text without a send time: %w", err)
+	}
+	return time.Unix(0, ns), nil
+}
+
+// settle waits until want pushes have arrived, or none has for settleQuiet,
+// and returns roughly when the last one came.
+func (t *traffic) settle(ctx context.Context, want int64) time.Time {
+	last, n := time.Now(), t.delivered.Load()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for n < want && time.Since(last) < settleQuiet {
+		select {
+		case <-ctx.Done():
+			return last
+		case <-tick.C:
+		}
+		if m := t.delivered.Load(); m != n {
+			n, last = m, time.Now()
+		}
+	}
+	return last
+}
+
+// fill sets r's message fields: the acks over sending, the deliveries over
+// receiving, errors of both, and what was lost on conns and receivers.
+func (t *traffic) fill(r *result, sending, receiving time.Duration, conns, receivers []*client.Client) {
+	acks := t.acks.summarize(sending)
+	dels := t.deliveries.summarize(receiving)
+	r.Messages, r.MessagesPerSec, r.AckP50ms, r.AckP99ms = acks.ops, acks.perSec, acks.p50ms, acks.p99ms
+	r.Deliveries = t.delivered.Load()
+	r.DeliveriesPerSec = float64(r.Deliveries) / receiving.Seconds()
+	r.DeliveryP50ms, r.DeliveryP99ms = dels.p50ms, dels.p99ms
+	r.Errors = acks.errors + dels.errors
+	if err := errors.Join(acks.firstErr, dels.firstErr); err != nil {
+		r.FirstError = err.Error()
+	}
+	for _, c := range receivers {
+		r.Dropped += int64(c.DroppedPushes())
+	}
+	for _, c := range conns {
+		if c.Err() != nil {
+			r.Disconnects++
+		}
+	}
+}
