@@ -38,6 +38,7 @@ type convState struct {
 	submitted, committed uint64
 	readsWaiting         []waitingRead
 	received             uint64 // messages received through the directory
+	idleness             idleTimer
 }
 
 // convActor owns one conversation: a group (membership, roles, and its
@@ -94,13 +95,18 @@ type crash struct{}
 func (c *convActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.SetReceiveTimeout(c.hub.chat.GroupIdle)
+		c.st.idleness.after = c.hub.chat.GroupIdle
+		c.st.idleness.touch()
+		c.st.idleness.arm(ctx)
+	case *actor.Stopping:
+		c.st.idleness.stop()
 	case *actor.Restarting:
 		c.hub.log.Warn("conversation actor restarting", "actor", c.name)
-	case *actor.ReceiveTimeout:
+	case idleCheck:
 		c.maybePassivate(ctx)
 	case *routed:
 		c.st.received++
+		c.st.idleness.touch()
 		switch m := m.msg.(type) {
 		case *request:
 			c.st.replies = append(c.st.replies, m)
@@ -514,8 +520,12 @@ func (c *convActor) typing(r *request) {
 // maybePassivate stops an actor with nothing to do; the next message for
 // the conversation starts a new one, which loads it again.
 func (c *convActor) maybePassivate(ctx actor.Context) {
+	if !c.st.idleness.idle() {
+		c.st.idleness.arm(ctx)
+		return
+	}
 	if !c.idle() || !c.hub.dir.retire(c.name, ctx.Self(), c.st.received) {
-		// protoactor disarms the timeout once it fires: arm it again.
-		ctx.SetReceiveTimeout(c.hub.chat.GroupIdle)
+		c.st.idleness.touch() // busy now: look again a whole period later
+		c.st.idleness.arm(ctx)
 	}
 }

@@ -23,6 +23,7 @@ type userState struct {
 	queue     []any             // requests and attaches waiting while busy
 	busy      bool              // a storage job is running
 	received  uint64            // messages received through the directory
+	idleness  idleTimer
 }
 
 type userSession struct {
@@ -67,7 +68,9 @@ type jobDone struct {
 func (a *userActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		ctx.SetReceiveTimeout(a.hub.acfg.UserIdle)
+		a.st.idleness.after = a.hub.acfg.UserIdle
+		a.st.idleness.touch()
+		a.st.idleness.arm(ctx)
 		if a.st.friends == nil && !a.st.busy {
 			a.loadFriends(ctx)
 		}
@@ -75,10 +78,12 @@ func (a *userActor) Receive(ctx actor.Context) {
 		a.hub.log.Warn("user actor restarting", "user", a.name)
 	case *actor.Stopping:
 		a.stopOfflineTimer() // nobody is left to tell
-	case *actor.ReceiveTimeout:
+		a.st.idleness.stop()
+	case idleCheck:
 		a.maybePassivate(ctx)
 	case *routed:
 		a.st.received++
+		a.st.idleness.touch()
 		a.receiveRouted(ctx, m.msg)
 	case *jobDone:
 		a.handleJobDone(ctx, m)
@@ -308,10 +313,14 @@ func (a *userActor) pushAll(frame []byte) {
 // maybePassivate stops an actor that has no sessions and nothing to do; the
 // next message for the user starts a new one.
 func (a *userActor) maybePassivate(ctx actor.Context) {
+	if !a.st.idleness.idle() {
+		a.st.idleness.arm(ctx)
+		return
+	}
 	if len(a.st.sessions) > 0 || a.st.busy || len(a.st.queue) > 0 || a.st.announced ||
 		!a.hub.dir.retire(userPrefix+a.name, ctx.Self(), a.st.received) {
-		// protoactor disarms the timeout once it fires: arm it again.
-		ctx.SetReceiveTimeout(a.hub.acfg.UserIdle)
+		a.st.idleness.touch() // busy now: look again a whole period later
+		a.st.idleness.arm(ctx)
 	}
 }
 
