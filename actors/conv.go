@@ -192,11 +192,7 @@ func (c *convActor) jobDone(ctx actor.Context, m *jobDone) {
 		c.failQueue(m.err)
 		return
 	default:
-		data := m.data
-		if m.then != nil {
-			data = m.then(ctx, data)
-		}
-		if m.req != nil {
+		if data := m.outcome(ctx); m.req != nil {
 			c.reply(m.req, data)
 		}
 	}

@@ -64,6 +64,14 @@ type jobDone struct {
 	then func(ctx actor.Context, data any) any // runs in the actor on success; returns the reply
 }
 
+// outcome runs then, if the job has one, and returns the reply data.
+func (m *jobDone) outcome(ctx actor.Context) any {
+	if m.then != nil {
+		return m.then(ctx, m.data)
+	}
+	return m.data
+}
+
 // Receive dispatches on the message type.
 func (a *userActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -202,11 +210,7 @@ func (a *userActor) handleJobDone(ctx actor.Context, m *jobDone) {
 		time.AfterFunc(a.hub.acfg.RestartBackoff*10, func() { root.Send(self, retryLoad{}) })
 		return
 	default:
-		data := m.data
-		if m.then != nil {
-			data = m.then(ctx, data)
-		}
-		if m.req != nil {
+		if data := m.outcome(ctx); m.req != nil {
 			a.hub.reply(m.req, data)
 		}
 	}
