@@ -63,10 +63,13 @@ func DecodeRequest(payload []byte) (Request, error) {
 	return req, nil
 }
 
-// DecodeIncoming decodes a frame a client received.
+// DecodeIncoming decodes a frame a client received. Unlike requests, which
+// the server decodes strictly, it ignores fields it does not know: a client
+// must keep working when a newer server adds some. (It is also the hot path
+// of every client that reads pushes, and json.Unmarshal is the cheap way.)
 func DecodeIncoming(payload []byte) (Incoming, error) {
 	var m Incoming
-	if err := decodeStrict(payload, &m); err != nil {
+	if err := json.Unmarshal(payload, &m); err != nil {
 		return m, fmt.Errorf("invalid server message: %w", err)
 	}
 	// A connection-level error (bad frame, auth timeout) carries id 0 and an

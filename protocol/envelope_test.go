@@ -192,3 +192,18 @@ func FuzzDecodeData(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeIncomingToleratesNewFields: a client keeps working when a newer
+// server adds fields to its envelopes.
+func TestDecodeIncomingToleratesNewFields(t *testing.T) {
+	m, err := DecodeIncoming([]byte(`{"type":"msg.new","data":{"seq":1},"trace":"abc"}`))
+	if err != nil || m.Type != "msg.new" || string(m.Data) != `{"seq":1}` {
+		t.Fatalf("DecodeIncoming = %+v, %v", m, err)
+	}
+	if _, err := DecodeIncoming([]byte(`{"trace":"abc"}`)); err == nil {
+		t.Fatal("accepted a message with neither id, type nor error")
+	}
+	if _, err := DecodeIncoming([]byte(`{"id":1,`)); err == nil {
+		t.Fatal("accepted broken JSON")
+	}
+}
