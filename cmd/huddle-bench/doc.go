@@ -11,6 +11,7 @@
 //	idle     authenticated connections held open, and the server's RSS per connection
 //	chat     private messages, each sender to its own online peer (acked messages/s, send→ack latency)
 //	fanout   messages to one group of online members (pushes received/s, send→push latency)
+//	file     one file uploaded and downloaded over the data channel (MiB/s, server RSS), next to plain net/http
 //
 // It registers its own users (bench_<random>_<n>); it never reads or changes
 // anyone else's. It owns only load generation and measurement: it must not

@@ -28,7 +28,7 @@ func idleFlags(fs *flag.FlagSet) runFunc {
 	steps := fs.Int("steps", 4, "open the connections in this many steps, reading RSS after each (at least 2)")
 	pause := fs.Duration("pause", 2*time.Second, "wait after each step before reading RSS")
 	hold := fs.Duration("hold", 10*time.Second, "how long to hold all connections before the last reading")
-	serverPID := fs.Int("server-pid", 0, "the server's process id for its RSS (0: find the process listening on --server's port)")
+	serverPID := serverPIDFlag(fs)
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if err := checkConns(conns, users); err != nil {
 			return result{}, err
@@ -40,26 +40,9 @@ func idleFlags(fs *flag.FlagSet) runFunc {
 			users = 100
 		}
 		users = min(users, conns)
-		res := result{Scenario: "idle", Conns: conns, Users: users, Unit: "conns/s", ServerPID: *serverPID}
-		if res.ServerPID == 0 {
-			pid, err := findServerPID(g.server)
-			if err != nil {
-				progressf(progress, "not measuring RSS: %v", err)
-			}
-			res.ServerPID = pid
-		}
-		rss := func() int64 {
-			if res.ServerPID == 0 {
-				return 0
-			}
-			n, err := readRSS(res.ServerPID)
-			if err != nil {
-				progressf(progress, "%v", err)
-			}
-			return n
-		}
-
-		res.RSSStartBytes = rss()
+		srv := findServer(g.server, *serverPID, progress)
+		res := result{Scenario: "idle", Conns: conns, Users: users, Unit: "conns/s", ServerPID: srv.pid}
+		res.RSSStartBytes = srv.rss()
 		accts, err := newAccounts(ctx, g.server, users, true, progress)
 		if err != nil {
 			return result{}, err
@@ -83,7 +66,7 @@ func idleFlags(fs *flag.FlagSet) runFunc {
 			if err := sleep(ctx, wait); err != nil {
 				return result{}, err
 			}
-			res.RSSSteps = append(res.RSSSteps, [2]int64{int64(open), rss()})
+			res.RSSSteps = append(res.RSSSteps, [2]int64{int64(open), srv.rss()})
 		}
 
 		lost := 0

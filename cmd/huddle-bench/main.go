@@ -55,6 +55,7 @@ var scenarios = map[string]scenario{
 	"idle":    {"hold authenticated connections, measure server RSS", idleFlags},
 	"chat":    {"durable private messages, each sender to its own online peer", chatFlags},
 	"fanout":  {"messages to one group, counted as pushes at its online members", fanoutFlags},
+	"file":    {"one file up and down the data channel, next to plain net/http", fileFlags},
 }
 
 // usageError is a bad command line: exit status 2.

@@ -44,6 +44,7 @@ func TestScenarios(t *testing.T) {
 		{"idle", []string{"idle", "--conns", "20", "--users", "3", "--steps", "2", "--pause", "50ms", "--hold", "100ms"}},
 		{"chat", []string{"chat", "--clients", "3", "--pipeline", "2", "--duration", "300ms"}},
 		{"fanout", []string{"fanout", "--members", "4", "--senders", "2", "--pipeline", "2", "--duration", "300ms", "--size", "40"}},
+		{"file", []string{"file", "--size", "4MiB"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := bench(t, append([]string{"--server", addr, "--json"}, tc.args...)...)
@@ -66,6 +67,18 @@ func TestScenarios(t *testing.T) {
 				// Every acked message reached its peer, and nothing else did.
 				if res.Messages != res.Ops || res.Deliveries != res.Messages || res.DeliveryP50ms <= 0 {
 					t.Fatalf("chat: %+v", res)
+				}
+			case "file":
+				// Both directions ran next to the baseline, with the
+				// server's RSS read while they did.
+				for _, tr := range []*fileTransfer{res.Upload, res.Download} {
+					if tr == nil || tr.MiBPerSec <= 0 || tr.BaselineMiBPerSec <= 0 || tr.Ratio <= 0 ||
+						tr.BytesMiBPerSec <= 0 || tr.RSSSamples == 0 || tr.ServerRSSMax < tr.ServerRSSMin {
+						t.Fatalf("file: %+v", tr)
+					}
+				}
+				if res.FileBytes != 4<<20 || res.SHA256Seconds <= 0 {
+					t.Fatalf("file: %+v", res)
 				}
 			case "fanout":
 				// Every acked message reached every member; the senders'
@@ -108,9 +121,38 @@ func TestUsageErrors(t *testing.T) {
 		{"chat", "--size", "3"},
 		{"fanout", "--members", "0"},
 		{"fanout", "--pipeline", "0"},
+		{"file", "--size", "0"},
+		{"file", "--size", "1TB"},
+		{"file", "--server-pid", "-1"},
 	} {
 		if code, _, _ := bench(t, args...); code != 2 {
 			t.Errorf("huddle-bench %q: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		back string
+	}{
+		{"4096", 4096, "4KiB"},
+		{"1000B", 1000, "1000B"},
+		{"512KiB", 512 << 10, "512KiB"},
+		{"256MiB", 256 << 20, "256MiB"},
+		{"1GiB", 1 << 30, "1GiB"},
+		{"3 GiB", 3 << 30, "3GiB"},
+	} {
+		var b byteSize
+		if err := b.Set(tc.in); err != nil || int64(b) != tc.want || b.String() != tc.back {
+			t.Errorf("Set(%q) = %d (%s), %v; want %d (%s)", tc.in, b, b.String(), err, tc.want, tc.back)
+		}
+	}
+	for _, in := range []string{"", "1GB", "-1", "1.5GiB", "GiB", "9999999999GiB"} {
+		var b byteSize
+		if err := b.Set(in); err == nil {
+			t.Errorf("Set(%q) = %d, want an error", in, b)
 		}
 	}
 }

@@ -57,6 +57,15 @@ type result struct {
 	DeliveryP99ms    float64 `json:"delivery_p99_ms,omitempty"`
 	Dropped          int64   `json:"dropped_pushes,omitempty"`
 	Disconnects      int64   `json:"disconnects,omitempty"`
+
+	// file: the file's size, the client's SHA-256 pass over it timed
+	// alone, and each direction; RSSStartBytes is the server's RSS before
+	// the first transfer.
+	FileBytes       int64         `json:"file_bytes,omitempty"`
+	SHA256Seconds   float64       `json:"client_sha256_s,omitempty"`
+	SHA256MiBPerSec float64       `json:"client_sha256_mib_per_sec,omitempty"`
+	Upload          *fileTransfer `json:"upload,omitempty"`
+	Download        *fileTransfer `json:"download,omitempty"`
 }
 
 func (r result) print(w io.Writer, asJSON bool) error {
@@ -76,8 +85,10 @@ func (r result) print(w io.Writer, asJSON bool) error {
 	row("duration", fmt.Sprintf("%.2f s", r.Seconds))
 	row("ops", strconv.FormatInt(r.Ops, 10))
 	row("rate", fmt.Sprintf("%.1f %s", r.OpsPerSec, r.Unit))
-	row("latency p50", fmt.Sprintf("%.3f ms", r.P50ms))
-	row("latency p99", fmt.Sprintf("%.3f ms", r.P99ms))
+	if r.Upload == nil { // a file transfer's latency is its duration, below
+		row("latency p50", fmt.Sprintf("%.3f ms", r.P50ms))
+		row("latency p99", fmt.Sprintf("%.3f ms", r.P99ms))
+	}
 	row("errors", strconv.FormatInt(r.Errors, 10))
 	if r.FirstError != "" {
 		row("first error", r.FirstError)
@@ -98,10 +109,18 @@ func (r result) print(w io.Writer, asJSON bool) error {
 	if r.ServerPID > 0 {
 		row("server pid", strconv.Itoa(r.ServerPID))
 		row("server RSS at start", mib(r.RSSStartBytes))
+	}
+	if len(r.RSSSteps) > 0 {
 		for _, s := range r.RSSSteps {
 			row(fmt.Sprintf("server RSS at %d conns", s[0]), mib(s[1]))
 		}
 		row("RSS per connection", fmt.Sprintf("%.0f bytes", r.RSSBytesPerConn))
+	}
+	if r.Upload != nil {
+		row("file size", formatBytes(r.FileBytes))
+		row("client SHA-256", fmt.Sprintf("%.2f s (%.1f MiB/s)", r.SHA256Seconds, r.SHA256MiBPerSec))
+		r.Upload.rows(row, "upload")
+		r.Download.rows(row, "download")
 	}
 	return tw.Flush()
 }

@@ -3,16 +3,94 @@ package main
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// The server's memory is read from Linux's /proc; elsewhere these functions
-// fail and the idle scenario reports connections without RSS.
+// The server's memory and CPU time are read from Linux's /proc; elsewhere
+// these functions fail and the scenarios report their load without them.
+
+// serverProc is the server's process as far as the bench can see it: pid 0
+// when it could not be found, and then every reading is 0.
+type serverProc struct {
+	pid      int
+	progress io.Writer // where failed readings are reported
+}
+
+// serverPIDFlag defines --server-pid for the scenarios that measure the server.
+func serverPIDFlag(fs *flag.FlagSet) *int {
+	return fs.Int("server-pid", 0, "the server's process id for its RSS (0: find the process listening on --server's port)")
+}
+
+// findServer returns the process pid, or, when pid is 0, the one listening
+// on addr's port. Not finding it is no failure: the scenario says so on
+// progress and runs without the server's figures.
+func findServer(addr string, pid int, progress io.Writer) serverProc {
+	if pid == 0 {
+		var err error
+		if pid, err = findServerPID(addr); err != nil {
+			progressf(progress, "not measuring the server's RSS: %v", err)
+		}
+	}
+	return serverProc{pid: pid, progress: progress}
+}
+
+// rss returns the server's resident set size, 0 when it cannot be read.
+func (s serverProc) rss() int64 {
+	if s.pid == 0 {
+		return 0
+	}
+	n, err := readRSS(s.pid)
+	if err != nil {
+		progressf(s.progress, "%v", err)
+	}
+	return n
+}
+
+// cpu returns the CPU time the server has used, 0 when it cannot be read.
+func (s serverProc) cpu() time.Duration {
+	if s.pid == 0 {
+		return 0
+	}
+	d, _ := readCPU(strconv.Itoa(s.pid)) // rss reports a server that went away
+	return d
+}
+
+// readCPU returns the user and system CPU time of process pid ("self" for
+// the bench) from /proc/PID/stat, in the kernel's clock ticks.
+func readCPU(pid string) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time: %w", err)
+	}
+	// pid (comm) state ppid … utime stime: the command may hold spaces and
+	// parentheses, so count fields from the last ')'; utime is the 12th after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%s/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc/%s/stat", pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc/%s/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	// USER_HZ is 100 on every Linux that Go runs on; reading it needs cgo.
+	return time.Duration(ticks) * (time.Second / 100), nil
+}
 
 // readRSS returns the resident set size of process pid, from VmRSS in
 // /proc/PID/status.
