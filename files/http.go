@@ -23,7 +23,7 @@ import (
 //
 //	HEAD  /files/ID   Authorization: Bearer UPLOAD-TOKEN → Upload-Offset, Upload-Length
 //	PATCH /files/ID   Authorization: Bearer UPLOAD-TOKEN, Upload-Offset: N, body: bytes N…
-//	GET   /files/ID   Authorization: Bearer DOWNLOAD-TOKEN (or ?token=), Range welcome
+//	GET   /files/ID   Authorization: Bearer DOWNLOAD-TOKEN, Range welcome
 //
 // Errors are JSON: {"error": {"code": "...", "message": "..."}}.
 
@@ -206,8 +206,13 @@ func (s *Service) takeOver(w http.ResponseWriter, u *upload, offset int64) (*pat
 			s.mu.Unlock()
 			return p, nil
 		}
+		// Cut it while it is surely still running (it clears u.active
+		// under the lock when it ends), so that the deadline cannot land
+		// on a later request of its connection; cut tells its loop not to
+		// extend the deadline again.
+		old.cut = true
+		_ = old.rc.SetReadDeadline(time.Now())
 		s.mu.Unlock()
-		_ = old.rc.SetReadDeadline(time.Now()) // ends its body read at once
 		select {
 		case <-old.done:
 		case <-time.After(s.cfg.ReadTimeout):
@@ -221,6 +226,15 @@ func (s *Service) takeOver(w http.ResponseWriter, u *upload, offset int64) (*pat
 // hash as it arrives, never past the declared size. What arrived before a
 // broken connection is kept: the client resumes from the new offset.
 func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
+	if u.offset == u.file.Size {
+		// Nothing more may come (the last try may have kept the bytes
+		// already, see finish): only check that nothing does.
+		if n, _ := r.Body.Read(make([]byte, 1)); n > 0 {
+			s.discard(u)
+			return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "more bytes sent than the declared size %d; upload discarded", u.file.Size)
+		}
+		return nil
+	}
 	tmp, err := os.OpenFile(u.tmp, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		s.log.Error("files: open upload", "file", u.file.ID, "err", err)
@@ -231,7 +245,15 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 	body := io.LimitReader(r.Body, remaining+1) // one byte more reveals an overlong body
 	buf := make([]byte, copyBuffer)
 	for {
-		_ = p.rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		s.mu.Lock()
+		cut := p.cut
+		if !cut {
+			_ = p.rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		}
+		s.mu.Unlock()
+		if cut {
+			return errf(http.StatusConflict, protocol.CodeConflict, "a newer request took over this upload")
+		}
 		n, rerr := body.Read(buf)
 		if int64(n) > remaining {
 			s.discard(u)
@@ -285,14 +307,24 @@ func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpErr
 		return storage.File{}, errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
 	}
 	f := u.file
+	if f.GroupID != 0 {
+		// The sender may have left the group while the bytes came.
+		member, err := s.store.IsMember(ctx, f.GroupID, f.Sender)
+		if err == nil && !member {
+			s.discard(u)
+			return f, errf(http.StatusForbidden, protocol.CodeForbidden, "no longer a member of group %s; upload discarded", f.Group)
+		}
+	}
 	f.Created = s.now().UTC().Truncate(time.Microsecond)
 	if err := s.store.CreateFile(ctx, f); err != nil {
-		s.discard(u)
 		if errors.Is(err, storage.ErrNotFound) {
+			s.discard(u)
 			return f, errf(http.StatusGone, protocol.CodeNotFound, "the recipient is gone; upload discarded")
 		}
+		// The bytes are safe in the store: an empty PATCH at the end
+		// tries the record again.
 		s.log.Error("files: record upload", "file", f.ID, "err", err)
-		return f, errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+		return f, errf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "could not record the file; retry")
 	}
 	s.mu.Lock()
 	delete(s.uploads, f.ID)
@@ -308,7 +340,14 @@ func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpErr
 // file is synced before the rename and the directory after it, so that a
 // crash leaves either no blob or a whole one.
 func (s *Service) keep(u *upload) error {
+	blob := s.blobPath(u.file.SHA256)
 	tmp, err := os.OpenFile(u.tmp, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		// Kept by an earlier try whose record failed.
+		if _, serr := os.Stat(blob); serr == nil {
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -319,17 +358,27 @@ func (s *Service) keep(u *upload) error {
 	if err != nil {
 		return err
 	}
-	blob := s.blobPath(u.file.SHA256)
 	if _, err := os.Stat(blob); err == nil {
-		return os.Remove(u.tmp) // the same content is stored already
+		// The same content is stored already; make sure that is durable
+		// too, as its rename may be a moment old.
+		if err := os.Remove(u.tmp); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(blob))
 	}
-	if err := os.MkdirAll(filepath.Dir(blob), 0o700); err != nil {
-		return err
+	dir := filepath.Dir(blob)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if err := syncDir(s.dir); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(u.tmp, blob); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(blob))
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {
@@ -352,11 +401,7 @@ func (s *Service) blobPath(sum string) string { return filepath.Join(s.dir, sum[
 // Content-Disposition.
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) *httpError {
 	id := r.PathValue("id")
-	token := bearer(r)
-	if token == "" {
-		token = r.URL.Query().Get("token")
-	}
-	g, e := s.lookup(token, id, false)
+	g, e := s.lookup(bearer(r), id, false)
 	if e != nil {
 		return e
 	}
@@ -384,8 +429,45 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) *httpError {
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, "", f.Created, blob)
+	http.ServeContent(deadlineWriter{w, http.NewResponseController(w), s.cfg.ReadTimeout}, r, "", f.Created, blob)
 	return nil
+}
+
+// deadlineWriter gives every write of a download read_timeout to complete,
+// so that a client that stops reading frees its transfer slot. ReadFrom
+// keeps the kernel's sendfile: it hands the connection one bounded
+// *io.LimitedReader over the file at a time.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+// sendChunk is how much of a download may go out under one deadline.
+const sendChunk = 8 << 20
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.ResponseWriter.Write(p)
+}
+
+func (w deadlineWriter) ReadFrom(r io.Reader) (int64, error) {
+	lr, ok := r.(*io.LimitedReader)
+	if !ok {
+		lr = &io.LimitedReader{R: r, N: 1<<63 - 1}
+	}
+	var total int64
+	for lr.N > 0 {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+		chunk := &io.LimitedReader{R: lr.R, N: min(lr.N, sendChunk)}
+		n, err := io.Copy(w.ResponseWriter, chunk)
+		total += n
+		lr.N -= n
+		if err != nil || n < min(lr.N+n, sendChunk) {
+			return total, err // an error, or the reader ran dry
+		}
+	}
+	return total, nil
 }
 
 // String describes an httpError for logs and tests.

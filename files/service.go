@@ -47,6 +47,8 @@ type Service struct {
 	transfers chan struct{} // bounds transfers in progress
 	stop      chan struct{}
 	done      chan struct{}
+	served    chan struct{} // closed when Serve has returned
+	shutdown  sync.Once
 }
 
 // upload is an unfinished upload. Its bytes so far are in tmp, hashed as
@@ -67,6 +69,7 @@ type upload struct {
 type patch struct {
 	rc   *http.ResponseController
 	done chan struct{} // closed when the request no longer touches the upload
+	cut  bool          // a newer PATCH took over (guarded by Service.mu)
 }
 
 // finished remembers a stored upload for a while, so that a client that
@@ -102,6 +105,7 @@ func New(cfg configs.Files, store storage.Store, dataDir string, log *slog.Logge
 		transfers: make(chan struct{}, cfg.MaxTransfers),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
+		served:    make(chan struct{}),
 	}
 	tmp := filepath.Join(s.dir, "tmp")
 	if err := os.RemoveAll(tmp); err != nil {
@@ -133,6 +137,7 @@ func (s *Service) Start(addr string, stored func(storage.File)) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	go func() {
+		defer close(s.served)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("files: serve", "err", err)
 		}
@@ -152,9 +157,17 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	if s.http == nil {
 		return nil
 	}
-	close(s.stop)
-	<-s.done
-	return s.http.Shutdown(ctx)
+	var err error
+	s.shutdown.Do(func() {
+		close(s.stop)
+		<-s.done
+		err = s.http.Shutdown(ctx)
+		if err != nil {
+			err = errors.Join(err, s.http.Close()) // cut what is still running
+		}
+		<-s.served
+	})
+	return err
 }
 
 // janitor drops uploads that stopped receiving bytes and expired grants.
@@ -182,7 +195,7 @@ func (s *Service) sweep() {
 		}
 	}
 	for id, f := range s.recent {
-		if now.Sub(f.at) > s.cfg.TokenTTL {
+		if now.Sub(f.at) > s.cfg.UploadTTL {
 			delete(s.recent, id)
 		}
 	}

@@ -174,10 +174,13 @@ func FuzzDecodeData(f *testing.F) {
 	f.Add([]byte(`{"group":"devs","user":"bob","role":"owner"}`))
 	f.Add([]byte(`{"user":"bob","group":"devs","seq":-1}`))
 	f.Add([]byte(`{"text":"\ud800"}`))
+	f.Add([]byte(`{"user":"bob","name":"a.txt","size":3,"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","type":"text/plain; charset=\"\u0000\""}`))
+	f.Add([]byte(`{"file":"abcdefghijklmnopqrstuvwxyz","before":"x","limit":500}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, v := range []any{
 			new(MsgSend), new(MsgHistory), new(MsgRead), new(MsgTyping),
 			new(GroupName), new(GroupUsers), new(GroupRole),
+			new(FileUpload), new(FileID), new(FileList),
 			new(Register), new(Login), new(Resume), new(Passwd), new(UserUpdate), new(FriendTarget), new(Hello),
 		} {
 			err := DecodeData(data, v)

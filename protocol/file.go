@@ -51,14 +51,20 @@ func (f *FileUpload) Validate() error {
 	if len(f.Type) > MaxFileTypeLen {
 		return Errorf(CodeBadRequest, "type must be at most %d characters", MaxFileTypeLen)
 	}
-	if _, _, err := mime.ParseMediaType(f.Type); err != nil {
+	mt, params, err := mime.ParseMediaType(f.Type)
+	if err != nil {
 		return Errorf(CodeBadRequest, "type %q is not a media type", f.Type)
+	}
+	// Kept in its canonical form, which is what goes out as Content-Type:
+	// FormatMediaType refuses what could break the header.
+	if f.Type = mime.FormatMediaType(mt, params); f.Type == "" || len(f.Type) > MaxFileTypeLen {
+		return Errorf(CodeBadRequest, "type is not a media type that can be sent as Content-Type")
 	}
 	return nil
 }
 
 // CheckFileName accepts a display name: 1-255 bytes of UTF-8 without control
-// characters, path separators or a name that means a directory ("." and
+// or format characters, path separators or a name that means a directory ("." and
 // ".."). Names are shown to people and sent in Content-Disposition; they are
 // never used as paths.
 func CheckFileName(s string) error {
@@ -75,8 +81,10 @@ func CheckFileName(s string) error {
 		return Errorf(CodeBadRequest, "name must not start or end with spaces")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return Errorf(CodeBadRequest, "name must not contain control characters")
+		// Format characters (right-to-left override and the like) make a
+		// name look like another: "invoice\u202efdp.exe".
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return Errorf(CodeBadRequest, "name must not contain control or format characters")
 		}
 	}
 	return nil

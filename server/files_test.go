@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -236,7 +237,13 @@ func TestFileResume(t *testing.T) {
 }
 
 func TestFileBadInput(t *testing.T) {
-	cfg := testutil.TestConfig(t, "sqlite")
+	for _, b := range testutil.Backends {
+		t.Run(b, func(t *testing.T) { testFileBadInput(t, b) })
+	}
+}
+
+func testFileBadInput(t *testing.T, backend string) {
+	cfg := testutil.TestConfig(t, backend)
 	cfg.Files.MaxSize = 1 << 20
 	cfg.Files.Quota = 3 << 20
 	cfg.Files.TokenTTL = 500 * time.Millisecond
@@ -247,8 +254,13 @@ func TestFileBadInput(t *testing.T) {
 	ask := func(name string, size int64, sha string) protocol.FileUpload {
 		return protocol.FileUpload{Conversation: gina, Name: name, Size: size, SHA256: sha}
 	}
-	for _, name := range []string{"../etc/passwd", "/abs", `dir\file`, "a\x00b", "a\nb", "..", ".", "", " x", strings.Repeat("n", 256), "bad\xffutf8"} {
+	for _, name := range []string{"../etc/passwd", "/abs", `dir\file`, "a\x00b", "a\nb", "..", ".", "", " x", strings.Repeat("n", 256), "bad\xffutf8", "invoice\u202efdp.exe"} {
 		callErr(t, a, protocol.TypeFileUpload, ask(name, 1, sum([]byte("x"))), protocol.CodeBadRequest)
+	}
+	for _, typ := range []string{"text/plain\r\nX-Evil: 1", "/", "a/b; q"} {
+		in := ask("x", 1, sum([]byte("x")))
+		in.Type = typ
+		callErr(t, a, protocol.TypeFileUpload, in, protocol.CodeBadRequest)
 	}
 	callErr(t, a, protocol.TypeFileUpload, ask("x", 1, "ABC"), protocol.CodeBadRequest)
 	callErr(t, a, protocol.TypeFileUpload, ask("x", 1, strings.ToUpper(sum([]byte("x")))), protocol.CodeBadRequest)
@@ -274,6 +286,17 @@ func TestFileBadInput(t *testing.T) {
 	up = upload(t, a, gina, "long.bin", data)
 	wantStatus(t, "overlong", patch(t, up, 0, append(data, 1, 2, 3)), http.StatusRequestEntityTooLarge)
 	wantStatus(t, "after discard", patch(t, up, 0, data), http.StatusNotFound)
+	up = upload(t, a, gina, "long2.bin", data)
+	req, _ := http.NewRequest(http.MethodPatch, up.URL, io.MultiReader(bytes.NewReader(data), strings.NewReader("xyz")))
+	req.ContentLength = -1 // chunked: the server finds out while reading
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	req.Header.Set("Upload-Offset", "0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	wantStatus(t, "overlong, chunked", resp, http.StatusRequestEntityTooLarge)
 
 	// Tokens: a made-up one, one for another file, an upload token used to
 	// download, an expired one.
@@ -293,8 +316,23 @@ func TestFileBadInput(t *testing.T) {
 		wantStatus(t, tc.what, resp, tc.want)
 	}
 	time.Sleep(cfg.Files.TokenTTL + 100*time.Millisecond)
-	resp, _ := get(t, d.URL, d.Token)
+	resp, _ = get(t, d.URL, d.Token)
 	wantStatus(t, "expired token", resp, http.StatusUnauthorized)
+	wantStatus(t, "expired upload token", patch(t, other, 0, nil), http.StatusUnauthorized)
+
+	// Names and types that are odd but allowed come back whole, in headers
+	// any HTTP client can read.
+	odd := protocol.FileUpload{Conversation: gina, Name: `na"me; x=1 ünï.txt`, Size: 3, SHA256: sum([]byte("abc")), Type: "a/b; q=\"\x00\x1b\""}
+	var oddUp protocol.FileUploadReply
+	call(t, a, protocol.TypeFileUpload, odd, &oddUp)
+	wantStatus(t, "odd upload", patch(t, oddUp, 0, []byte("abc")), http.StatusCreated)
+	od := download(t, a, oddUp.File)
+	resp, body := get(t, od.URL, od.Token)
+	wantStatus(t, "odd download", resp, http.StatusOK)
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
+	if err != nil || params["filename"] != odd.Name || string(body) != "abc" {
+		t.Fatalf("Content-Disposition %q (%v), body %q", resp.Header.Get("Content-Disposition"), err, body)
+	}
 
 	// Quota: 3 MiB in all, unfinished uploads included.
 	big := randomBytes(1 << 20)
@@ -308,7 +346,13 @@ func TestFileBadInput(t *testing.T) {
 // learns the file is stored instead of sending it again, and a PATCH whose
 // client went silent is taken over at once by the next one.
 func TestFileUploadRetries(t *testing.T) {
-	cfg := testutil.TestConfig(t, "sqlite")
+	for _, b := range testutil.Backends {
+		t.Run(b, func(t *testing.T) { testFileUploadRetries(t, b) })
+	}
+}
+
+func testFileUploadRetries(t *testing.T, backend string) {
+	cfg := testutil.TestConfig(t, backend)
 	cfg.Files.ReadTimeout = 20 * time.Second
 	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
 	a, _ := e.newUser("hank")
@@ -363,5 +407,26 @@ func TestFileUploadRetries(t *testing.T) {
 	wantStatus(t, "takeover", patch(t, up, 100_000, data[100_000:]), http.StatusCreated)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("takeover waited %v", d)
+	}
+}
+
+// TestFileUploadAfterLeavingGroup: a sender who is removed from the group
+// while the bytes come cannot complete the upload into it.
+func TestFileUploadAfterLeavingGroup(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	o, _ := e.newUser("jill")
+	m, _ := e.newUser("kurt")
+	call(t, o, protocol.TypeGroupCreate, protocol.GroupName{Group: "crew"}, nil)
+	call(t, o, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "crew", Users: []string{"kurt"}}, nil)
+	data := randomBytes(200_000)
+	up := upload(t, m, protocol.Conversation{Group: "crew"}, "late.bin", data)
+	wantStatus(t, "first part", patch(t, up, 0, data[:1000]), http.StatusNoContent)
+	call(t, o, protocol.TypeGroupRemove, protocol.GroupUsers{Group: "crew", Users: []string{"kurt"}}, nil)
+	wantStatus(t, "rest after removal", patch(t, up, 1000, data[1000:]), http.StatusForbidden)
+	var list protocol.FileListReply
+	call(t, o, protocol.TypeFileList, protocol.FileList{}, &list)
+	if len(list.Files) != 0 {
+		t.Fatalf("stored %+v", list.Files)
 	}
 }
