@@ -94,14 +94,15 @@ type Chat struct {
 
 // Files configures file sharing over the HTTP data channel.
 type Files struct {
-	MaxSize      int64         `yaml:"max_size"`      // bytes of one file at most
-	Quota        int64         `yaml:"quota"`         // bytes one user may have sent in all, pending uploads included
-	TokenTTL     time.Duration `yaml:"token_ttl"`     // lifetime of an upload or download token
-	UploadTTL    time.Duration `yaml:"upload_ttl"`    // an unfinished upload is dropped after this long without bytes
-	MaxUploads   int           `yaml:"max_uploads"`   // unfinished uploads one user may have at once
-	MaxTransfers int           `yaml:"max_transfers"` // HTTP uploads and downloads in progress at once
-	ReadTimeout  time.Duration `yaml:"read_timeout"`
-	PublicURL    string        `yaml:"public_url"` // base of transfer URLs; default http:// and the --http address  // an HTTP request that sends nothing for this long is closed
+	MaxSize             int64         `yaml:"max_size"`               // bytes of one file at most
+	Quota               int64         `yaml:"quota"`                  // bytes one user may have sent in all, pending uploads included
+	TokenTTL            time.Duration `yaml:"token_ttl"`              // lifetime of an upload or download token
+	UploadTTL           time.Duration `yaml:"upload_ttl"`             // an unfinished upload is dropped after this long without bytes
+	MaxUploads          int           `yaml:"max_uploads"`            // unfinished uploads one user may have at once
+	MaxTransfers        int           `yaml:"max_transfers"`          // HTTP uploads and downloads in progress at once
+	MaxTransfersPerUser int           `yaml:"max_transfers_per_user"` // of those, one user's at most
+	ReadTimeout         time.Duration `yaml:"read_timeout"`           // a transfer that moves nothing for this long is cut
+	PublicURL           string        `yaml:"public_url"`             // base of transfer URLs; default http:// and the --http address
 }
 
 // Storage configures the database backends.
@@ -164,13 +165,14 @@ func DefaultConfig() Config {
 			MaxMembers:  10000,
 		},
 		Files: Files{
-			MaxSize:      2 << 30,
-			Quota:        10 << 30,
-			TokenTTL:     10 * time.Minute,
-			UploadTTL:    24 * time.Hour,
-			MaxUploads:   16,
-			MaxTransfers: 256,
-			ReadTimeout:  30 * time.Second,
+			MaxSize:             2 << 30,
+			Quota:               10 << 30,
+			TokenTTL:            10 * time.Minute,
+			UploadTTL:           24 * time.Hour,
+			MaxUploads:          16,
+			MaxTransfers:        256,
+			MaxTransfersPerUser: 8,
+			ReadTimeout:         30 * time.Second,
 		},
 		Storage: Storage{
 			SQLiteBusyTimeout: 5 * time.Second,
@@ -410,6 +412,7 @@ func (c *Config) Validate() error {
 	positive("files.upload_ttl", int64(c.Files.UploadTTL))
 	positive("files.max_uploads", int64(c.Files.MaxUploads))
 	positive("files.max_transfers", int64(c.Files.MaxTransfers))
+	positive("files.max_transfers_per_user", int64(c.Files.MaxTransfersPerUser))
 	positive("files.read_timeout", int64(c.Files.ReadTimeout))
 	positive("chat.max_text", int64(c.Chat.MaxText))
 	if c.Chat.MaxText > c.Net.MaxFrame/2 {

@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -69,10 +70,46 @@ func (s *Service) limited(h func(http.ResponseWriter, *http.Request) *httpError)
 			errf(http.StatusNotFound, protocol.CodeNotFound, "no such file").write(w)
 			return
 		}
+		user, ok := s.enter(bearer(r))
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			errf(http.StatusTooManyRequests, protocol.CodeRateLimited, "%d transfers of yours are running; wait for one", s.cfg.MaxTransfersPerUser).write(w)
+			return
+		}
+		defer s.leave(user)
 		if e := h(w, r); e != nil {
 			e.write(w)
 		}
 	}
+}
+
+// enter counts a transfer of the user whose token the request carries
+// (none for an unknown token: the handler refuses it) and reports false
+// when that user already runs max_transfers_per_user, so that one user
+// cannot take every slot.
+func (s *Service) enter(token string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.grants[sha256.Sum256([]byte(token))]
+	if !ok {
+		return "", true
+	}
+	if s.running[g.user] >= s.cfg.MaxTransfersPerUser {
+		return "", false
+	}
+	s.running[g.user]++
+	return g.user, true
+}
+
+func (s *Service) leave(user string) {
+	if user == "" {
+		return
+	}
+	s.mu.Lock()
+	if s.running[user]--; s.running[user] <= 0 {
+		delete(s.running, user)
+	}
+	s.mu.Unlock()
 }
 
 func bearer(r *http.Request) string {

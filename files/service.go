@@ -39,6 +39,7 @@ type Service struct {
 	mu      sync.Mutex
 	uploads map[string]*upload  // unfinished, by file id
 	recent  map[string]finished // stored lately, by file id
+	running map[string]int      // transfers in progress, by user
 	grants  map[[32]byte]grant  // by SHA-256 of the token
 
 	http      *http.Server
@@ -101,6 +102,7 @@ func New(cfg configs.Files, store storage.Store, dataDir string, log *slog.Logge
 		now:       time.Now,
 		uploads:   make(map[string]*upload),
 		recent:    make(map[string]finished),
+		running:   make(map[string]int),
 		grants:    make(map[[32]byte]grant),
 		transfers: make(chan struct{}, cfg.MaxTransfers),
 		stop:      make(chan struct{}),

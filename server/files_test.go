@@ -430,3 +430,50 @@ func TestFileUploadAfterLeavingGroup(t *testing.T) {
 		t.Fatalf("stored %+v", list.Files)
 	}
 }
+
+// TestFileTransfersPerUser: one user cannot hold more than
+// max_transfers_per_user transfers at once; others are not affected.
+func TestFileTransfersPerUser(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Files.MaxTransfersPerUser = 1
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	a, _ := e.newUser("lena")
+	b, _ := e.newUser("mark")
+	data := randomBytes(100_000)
+	info := sendFile(t, a, protocol.Conversation{User: "mark"}, "one.bin", data)
+
+	// lena's upload hangs with its connection open...
+	up := upload(t, a, protocol.Conversation{User: "mark"}, "hang.bin", data)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest(http.MethodPatch, up.URL, pr)
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	req.Header.Set("Upload-Offset", "0")
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write(data[:10]); err != nil {
+		t.Fatal(err)
+	}
+	// ...so her download must wait, while mark's goes through.
+	d := download(t, a, info.File)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, _ := get(t, d.URL, d.Token)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lena's second transfer: status %d, want 429", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond) // the PATCH may not have reached the server yet
+	}
+	md := download(t, b, info.File)
+	resp, body := get(t, md.URL, md.Token)
+	wantStatus(t, "mark's download", resp, http.StatusOK)
+	if !bytes.Equal(body, data) {
+		t.Fatal("mark's download differs")
+	}
+}
