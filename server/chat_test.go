@@ -443,3 +443,17 @@ func TestSlowGroupMember(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupMemberLimit: a group has at most chat.max_group_members members.
+func TestGroupMemberLimit(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Chat.MaxMembers = 2
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	o, _ := e.newUser("pia")
+	e.register(e.dial(), "quinn")
+	e.register(e.dial(), "ruth")
+	call(t, o, protocol.TypeGroupCreate, protocol.GroupName{Group: "tiny"}, nil)
+	callErr(t, o, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "tiny", Users: []string{"quinn", "ruth"}}, protocol.CodeTooLarge)
+	call(t, o, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "tiny", Users: []string{"quinn"}}, nil)
+	callErr(t, o, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "tiny", Users: []string{"ruth"}}, protocol.CodeTooLarge)
+}

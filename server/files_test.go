@@ -100,6 +100,28 @@ func sendFile(t *testing.T, c *clientT, to protocol.Conversation, name string, d
 	return info
 }
 
+// stallPatch starts a PATCH from offset 0 that sends first and then nothing,
+// its connection open until the test ends.
+func stallPatch(t *testing.T, up protocol.FileUploadReply, first []byte) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	req, err := http.NewRequest(http.MethodPatch, up.URL, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	req.Header.Set("Upload-Offset", "0")
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write(first); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func download(t *testing.T, c *clientT, id string) protocol.FileDownloadReply {
 	t.Helper()
 	var d protocol.FileDownloadReply
@@ -376,19 +398,7 @@ func testFileUploadRetries(t *testing.T, backend string) {
 	// A PATCH that sends 100 kB and then nothing, its connection open.
 	data = randomBytes(400_000)
 	up := upload(t, a, to, "stall.bin", data)
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	req, _ := http.NewRequest(http.MethodPatch, up.URL, pr)
-	req.Header.Set("Authorization", "Bearer "+up.Token)
-	req.Header.Set("Upload-Offset", "0")
-	go func() {
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	if _, err := pw.Write(data[:100_000]); err != nil {
-		t.Fatal(err)
-	}
+	stallPatch(t, up, data[:100_000])
 	offset := ""
 	for deadline := time.Now().Add(5 * time.Second); offset != "100000"; {
 		if time.Now().After(deadline) {
@@ -444,19 +454,7 @@ func TestFileTransfersPerUser(t *testing.T) {
 
 	// lena's upload hangs with its connection open...
 	up := upload(t, a, protocol.Conversation{User: "mark"}, "hang.bin", data)
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	req, _ := http.NewRequest(http.MethodPatch, up.URL, pr)
-	req.Header.Set("Authorization", "Bearer "+up.Token)
-	req.Header.Set("Upload-Offset", "0")
-	go func() {
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	if _, err := pw.Write(data[:10]); err != nil {
-		t.Fatal(err)
-	}
+	stallPatch(t, up, data[:10])
 	// ...so her download must wait, while mark's goes through.
 	d := download(t, a, info.File)
 	deadline := time.Now().Add(5 * time.Second)
@@ -476,4 +474,20 @@ func TestFileTransfersPerUser(t *testing.T) {
 	if !bytes.Equal(body, data) {
 		t.Fatal("mark's download differs")
 	}
+}
+
+// TestFileMaxUploads: a user has at most files.max_uploads unfinished
+// uploads at once.
+func TestFileMaxUploads(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Files.MaxUploads = 2
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	a, _ := e.newUser("nora")
+	e.register(e.dial(), "owen")
+	to := protocol.Conversation{User: "owen"}
+	upload(t, a, to, "u1", randomBytes(10))
+	upload(t, a, to, "u2", randomBytes(11))
+	upload(t, a, to, "u1", randomBytes(10)) // the same file again is the same upload
+	data := randomBytes(12)
+	callErr(t, a, protocol.TypeFileUpload, protocol.FileUpload{Conversation: to, Name: "u3", Size: 12, SHA256: sum(data)}, protocol.CodeRateLimited)
 }
