@@ -30,13 +30,15 @@ type Config struct {
 	MediaIP     string `yaml:"media_ip"`
 	MulticastIF string `yaml:"multicast_if"`
 
-	Log     Log     `yaml:"log"`
-	Net     Net     `yaml:"net"`
-	Auth    Auth    `yaml:"auth"`
-	Actors  Actors  `yaml:"actors"`
-	Chat    Chat    `yaml:"chat"`
-	Files   Files   `yaml:"files"`
-	Storage Storage `yaml:"storage"`
+	Log      Log      `yaml:"log"`
+	Net      Net      `yaml:"net"`
+	Auth     Auth     `yaml:"auth"`
+	Actors   Actors   `yaml:"actors"`
+	Chat     Chat     `yaml:"chat"`
+	Files    Files    `yaml:"files"`
+	Meetings Meetings `yaml:"meetings"`
+	Media    Media    `yaml:"media"`
+	Storage  Storage  `yaml:"storage"`
 }
 
 // Log configures slog output.
@@ -103,6 +105,30 @@ type Files struct {
 	MaxTransfersPerUser int           `yaml:"max_transfers_per_user"` // of those, one user's at most
 	ReadTimeout         time.Duration `yaml:"read_timeout"`           // a transfer that moves nothing for this long is cut
 	PublicURL           string        `yaml:"public_url"`             // base of transfer URLs; default http:// and the --http address
+}
+
+// Meetings configures meetings and calls.
+type Meetings struct {
+	MaxMembers     int           `yaml:"max_members"`       // members of one meeting at most, invited ones included
+	MaxLivePerHost int           `yaml:"max_live_per_host"` // live meetings one user may host at once
+	RingTimeout    time.Duration `yaml:"ring_timeout"`      // an unanswered call ends after this long
+	Idle           time.Duration `yaml:"idle"`              // an idle meeting actor stops after this long (the meeting stays live)
+}
+
+// Media configures the RTP relay.
+type Media struct {
+	Port             int           `yaml:"port"`              // UDP port on media_ip for RTP (RTCP muxed, or on port+1); 0 picks a free pair
+	Workers          int           `yaml:"workers"`           // sockets per port (SO_REUSEPORT) with one goroutine each; 0 means one per CPU
+	Batch            int           `yaml:"batch"`             // datagrams per ReadBatch/WriteBatch
+	MaxPacket        int           `yaml:"max_packet"`        // bytes of one datagram at most; larger ones are dropped
+	SourceRate       int           `yaml:"source_rate"`       // packets per second one source may send
+	SourceBurst      int           `yaml:"source_burst"`      // packets above the rate one source may send at once
+	MulticastRange   string        `yaml:"multicast_range"`   // IPv4 multicast prefix meetings' groups come from
+	MulticastPorts   string        `yaml:"multicast_ports"`   // FIRST-LAST: UDP ports meetings' tracks use, 10 per meeting
+	MulticastTTL     int           `yaml:"multicast_ttl"`     // TTL of multicast datagrams (1: this link only)
+	MaxSources       int           `yaml:"max_sources"`       // sources one member may register in one meeting
+	MaxSubscriptions int           `yaml:"max_subscriptions"` // unicast subscriptions one connection may hold
+	RestartBackoff   time.Duration `yaml:"restart_backoff"`   // first pause before a failed relay worker starts again
 }
 
 // Storage configures the database backends.
@@ -174,6 +200,26 @@ func DefaultConfig() Config {
 			MaxTransfersPerUser: 8,
 			ReadTimeout:         30 * time.Second,
 		},
+		Meetings: Meetings{
+			MaxMembers:     1000,
+			MaxLivePerHost: 20,
+			RingTimeout:    30 * time.Second,
+			Idle:           2 * time.Minute,
+		},
+		Media: Media{
+			Port:             7702,
+			Workers:          0,
+			Batch:            32,
+			MaxPacket:        1500,
+			SourceRate:       2000,
+			SourceBurst:      500,
+			MulticastRange:   "239.255.0.0/16",
+			MulticastPorts:   "20000-29999",
+			MulticastTTL:     1,
+			MaxSources:       8,
+			MaxSubscriptions: 32,
+			RestartBackoff:   100 * time.Millisecond,
+		},
 		Storage: Storage{
 			SQLiteBusyTimeout: 5 * time.Second,
 			SQLiteMaxConns:    4,
@@ -203,6 +249,28 @@ func (n Net) EffectiveEventLoops() int {
 		return n.EventLoops
 	}
 	return runtime.NumCPU()
+}
+
+// EffectiveWorkers resolves Workers=0 to the number of CPUs.
+func (m Media) EffectiveWorkers() int {
+	if m.Workers > 0 {
+		return m.Workers
+	}
+	return runtime.NumCPU()
+}
+
+// MulticastPrefix parses MulticastRange (Validate has checked it).
+func (m Media) MulticastPrefix() netip.Prefix {
+	p, _ := netip.ParsePrefix(m.MulticastRange)
+	return p.Masked()
+}
+
+// PortRange parses MulticastPorts (Validate has checked it).
+func (m Media) PortRange() (first, last uint16) {
+	a, b, _ := strings.Cut(m.MulticastPorts, "-")
+	f, _ := strconv.ParseUint(a, 10, 16)
+	l, _ := strconv.ParseUint(b, 10, 16)
+	return uint16(f), uint16(l)
 }
 
 // EffectiveHashWorkers resolves HashWorkers=0 to the number of CPUs.
@@ -425,6 +493,43 @@ func (c *Config) Validate() error {
 	positive("chat.writer_queue", int64(c.Chat.WriterQueue))
 	positive("chat.group_idle", int64(c.Chat.GroupIdle))
 	positive("chat.max_group_members", int64(c.Chat.MaxMembers))
+	mt := c.Meetings
+	positive("meetings.max_members", int64(mt.MaxMembers))
+	positive("meetings.max_live_per_host", int64(mt.MaxLivePerHost))
+	positive("meetings.ring_timeout", int64(mt.RingTimeout))
+	positive("meetings.idle", int64(mt.Idle))
+	md := c.Media
+	if md.Port < 0 || md.Port > 65534 {
+		bad("media.port", "%d is outside 0..65534 (RTCP uses port+1)", md.Port)
+	}
+	if md.Workers < 0 {
+		bad("media.workers", "must be 0 (one per CPU) or positive")
+	}
+	if md.Batch < 1 || md.Batch > 1024 {
+		bad("media.batch", "%d is outside 1..1024", md.Batch)
+	}
+	if md.MaxPacket < 64 || md.MaxPacket > 65507 {
+		bad("media.max_packet", "%d is outside 64..65507", md.MaxPacket)
+	}
+	positive("media.source_rate", int64(md.SourceRate))
+	if md.SourceBurst < 1 {
+		bad("media.source_burst", "must be at least 1")
+	}
+	if p, err := netip.ParsePrefix(md.MulticastRange); err != nil || !p.Addr().Is4() || !p.Masked().Addr().IsMulticast() || p.Bits() < 4 || p.Bits() > 30 {
+		bad("media.multicast_range", "%q is not an IPv4 multicast prefix such as 239.255.0.0/16 (/4 to /30)", md.MulticastRange)
+	}
+	lo, hi, ok := strings.Cut(md.MulticastPorts, "-")
+	first, err1 := strconv.ParseUint(lo, 10, 16)
+	last, err2 := strconv.ParseUint(hi, 10, 16)
+	if !ok || err1 != nil || err2 != nil || first < 1024 || last < first+9 {
+		bad("media.multicast_ports", "%q is not FIRST-LAST with FIRST >= 1024 and room for 10 ports", md.MulticastPorts)
+	}
+	if md.MulticastTTL < 0 || md.MulticastTTL > 255 {
+		bad("media.multicast_ttl", "%d is outside 0..255", md.MulticastTTL)
+	}
+	positive("media.max_sources", int64(md.MaxSources))
+	positive("media.max_subscriptions", int64(md.MaxSubscriptions))
+	positive("media.restart_backoff", int64(md.RestartBackoff))
 	s := c.Storage
 	positive("storage.sqlite_busy_timeout", int64(s.SQLiteBusyTimeout))
 	positive("storage.sqlite_max_conns", int64(s.SQLiteMaxConns))

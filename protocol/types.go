@@ -39,6 +39,29 @@ const (
 	TypeFileDownload = "file.download"
 	TypeFileList     = "file.list"
 
+	TypeMeetingCreate  = "meeting.create"
+	TypeMeetingInvite  = "meeting.invite"
+	TypeMeetingAccept  = "meeting.accept"
+	TypeMeetingDecline = "meeting.decline"
+	TypeMeetingJoin    = "meeting.join"
+	TypeMeetingLeave   = "meeting.leave"
+	TypeMeetingKick    = "meeting.kick"
+	TypeMeetingEnd     = "meeting.end"
+	TypeMeetingMembers = "meeting.members"
+	TypeMeetingList    = "meeting.list"
+	TypeMeetingSDP     = "meeting.sdp"
+	TypeMeetingSay     = "meeting.say"
+	TypeMeetingCaption = "meeting.caption"
+
+	TypeMediaRegister    = "media.register"
+	TypeMediaUnregister  = "media.unregister"
+	TypeMediaSubscribe   = "media.subscribe"
+	TypeMediaUnsubscribe = "media.unsubscribe"
+
+	TypeCallStart   = "call.start"
+	TypeCallAccept  = "call.accept"
+	TypeCallDecline = "call.decline"
+
 	// Pushes.
 	PushMsgNew         = "msg.new"
 	PushMsgRead        = "msg.read"
@@ -53,6 +76,13 @@ const (
 	PushFriendRemoved  = "friend.removed"
 	PushPresence       = "presence"
 	PushSessionRevoked = "session.revoked"
+	PushMeetingInvite  = "meeting.invite"
+	PushMeetingMembers = "meeting.members"
+	PushMeetingEnded   = "meeting.ended"
+	PushMeetingText    = "meeting.text"
+	PushMeetingCaption = "meeting.caption"
+	PushCallRing       = "call.ring"
+	PushCallEnded      = "call.ended"
 )
 
 // Version is the protocol version spoken by this package.

@@ -21,6 +21,7 @@ type Store interface {
 	Messages
 	Groups
 	Files
+	Meetings
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections; callers stop using it first.
