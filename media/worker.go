@@ -1,0 +1,97 @@
+package media
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"golang.org/x/net/ipv4"
+)
+
+// supervise runs the worker and restarts it after a failure (a socket
+// error, Kill, a panic) with a doubling backoff, until Close.
+func (w *worker) supervise() {
+	r := w.r
+	defer r.wg.Done()
+	backoff := r.cfg.RestartBackoff
+	for {
+		started := time.Now()
+		err := w.run(w.sock.Load())
+		if r.stopping() {
+			return
+		}
+		r.restarts.Add(1)
+		if time.Since(started) >= healthyAfter {
+			backoff = r.cfg.RestartBackoff
+		}
+		r.log.Warn("media worker failed; restarting", "worker", w.id, "port", w.port, "err", err, "backoff", backoff)
+		for {
+			select {
+			case <-r.done:
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, maxBackoff)
+			s, err := r.listen(w.port)
+			if err != nil {
+				r.log.Warn("media worker cannot bind again", "worker", w.id, "port", w.port, "err", err, "backoff", backoff)
+				continue
+			}
+			if !r.install(w, s) {
+				s.close()
+				return
+			}
+			break
+		}
+	}
+}
+
+func (r *Relay) stopping() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// install makes s the worker's socket unless the relay is closing.
+func (r *Relay) install(w *worker, s *sock) bool {
+	r.life.Lock()
+	defer r.life.Unlock()
+	if r.closed {
+		return false
+	}
+	w.sock.Store(s)
+	return true
+}
+
+// run is the packet loop: read a batch, handle each datagram, write what
+// it produced, publish the counters. It returns on a socket error, and
+// turns a panic into an error so that the supervisor restarts it.
+func (w *worker) run(s *sock) (err error) {
+	defer s.close()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+		w.nout = 0
+		w.r.pub[w.id].add(&w.c)
+	}()
+	w.write = func(ms []ipv4.Message) (int, error) { return s.pc.WriteBatch(ms, 0) }
+	for {
+		n, err := s.pc.ReadBatch(w.in, 0)
+		if err != nil {
+			return err
+		}
+		now := w.r.now()
+		for i := range n {
+			m := &w.in[i]
+			if ua, ok := m.Addr.(*net.UDPAddr); ok {
+				w.handle(m.Buffers[0][:m.N], ua.AddrPort(), now)
+			}
+		}
+		w.flush()
+		w.r.pub[w.id].add(&w.c)
+	}
+}
