@@ -18,6 +18,9 @@ type Conn interface {
 	// the connection has already closed.
 	SetSession(s any) bool
 	Session() any
+	// Closed reports whether the connection has closed; once it has, the
+	// handler's ConnClosed has run or is about to.
+	Closed() bool
 }
 
 // session is the state attached to an authenticated connection.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -13,9 +14,10 @@ import (
 // Actor name prefixes: one actor per online user, per active group and per
 // active private conversation.
 const (
-	userPrefix  = "user/"
-	groupPrefix = "group/"
-	chatPrefix  = "chat/"
+	userPrefix    = "user/"
+	groupPrefix   = "group/"
+	chatPrefix    = "chat/"
+	meetingPrefix = "meeting/"
 )
 
 // Directory finds or spawns actors by name and knows every online user's
@@ -76,6 +78,11 @@ func (d *Directory) sendChat(a, b string, msg any) {
 	d.send(chatPrefix+a+":"+b, msg, true)
 }
 
+// sendMeeting delivers msg to the actor of the meeting with id.
+func (d *Directory) sendMeeting(id int64, msg any) {
+	d.send(meetingPrefix+strconv.FormatInt(id, 10), msg, true)
+}
+
 func (d *Directory) send(name string, msg any, spawn bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -100,6 +107,12 @@ func (d *Directory) spawn(name string) *entry {
 	case strings.HasPrefix(name, chatPrefix):
 		a, b, _ := strings.Cut(strings.TrimPrefix(name, chatPrefix), ":")
 		producer = newChatProducer(d.hub, a, b)
+	case strings.HasPrefix(name, meetingPrefix):
+		id, err := strconv.ParseInt(strings.TrimPrefix(name, meetingPrefix), 10, 64)
+		if err != nil {
+			panic("directory: bad meeting actor name " + name)
+		}
+		producer = newMeetingProducer(d.hub, id)
 	default:
 		panic("directory: no actor kind for " + name)
 	}

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"huddle/configs"
+	"huddle/media"
 	"huddle/protocol"
 	"huddle/storage"
 )
@@ -27,6 +29,11 @@ type Hub struct {
 	hasher *Hasher
 	writer *msgWriter
 	files  Files
+	relay  *media.Relay
+	pool   *addrPool
+
+	meet     configs.Meetings
+	mediaCfg configs.Media
 
 	failAccount *Limiter
 	failIP      *Limiter
@@ -47,12 +54,18 @@ type Files interface {
 	List(ctx context.Context, user string, in protocol.FileList) (protocol.FileListReply, error)
 }
 
-// NewHub starts the actor system, the password hasher and the message writer.
-func NewHub(store storage.Store, files Files, cfg configs.Config, log *slog.Logger) *Hub {
+// NewHub starts the actor system, the password hasher and the message
+// writer. Meetings forward their media through relay.
+func NewHub(store storage.Store, files Files, relay *media.Relay, cfg configs.Config, log *slog.Logger) *Hub {
 	auth, acfg, chat := cfg.Auth, cfg.Actors, cfg.Chat
+	first, last := cfg.Media.PortRange()
 	h := &Hub{
 		store:       store,
 		files:       files,
+		relay:       relay,
+		pool:        newAddrPool(cfg.Media.MulticastPrefix(), first, last),
+		meet:        cfg.Meetings,
+		mediaCfg:    cfg.Media,
 		log:         log,
 		auth:        auth,
 		acfg:        acfg,
@@ -163,6 +176,10 @@ func (h *Hub) route(r *request, newIn func() any) {
 	case *protocol.GroupRole:
 		to.Group = in.Group
 	}
+	if id := meetingOf(in); id != 0 {
+		h.dir.sendMeeting(id, r)
+		return
+	}
 	switch {
 	case to.Group != "":
 		h.dir.sendGroup(to.Group, r)
@@ -191,6 +208,62 @@ func routeOf(typ string) func() any {
 		return func() any { return new(protocol.GroupUsers) }
 	case protocol.TypeGroupRole:
 		return func() any { return new(protocol.GroupRole) }
+	case protocol.TypeMeetingAccept, protocol.TypeMeetingDecline, protocol.TypeMeetingJoin, protocol.TypeMeetingLeave,
+		protocol.TypeMeetingEnd, protocol.TypeMeetingMembers, protocol.TypeMeetingSDP,
+		protocol.TypeCallAccept, protocol.TypeCallDecline:
+		return func() any { return new(protocol.MeetingID) }
+	case protocol.TypeMeetingInvite:
+		return func() any { return new(protocol.MeetingInvite) }
+	case protocol.TypeMeetingKick:
+		return func() any { return new(protocol.MeetingKick) }
+	case protocol.TypeMeetingSay, protocol.TypeMeetingCaption:
+		return func() any { return new(protocol.MeetingSay) }
+	case protocol.TypeMediaRegister:
+		return func() any { return new(protocol.MediaRegister) }
+	case protocol.TypeMediaUnregister:
+		return func() any { return new(protocol.MediaUnregister) }
+	case protocol.TypeMediaSubscribe, protocol.TypeMediaUnsubscribe:
+		return func() any { return new(protocol.MediaSubscribe) }
+	}
+	return nil
+}
+
+// meetingOf returns the meeting a request routed by its data names, 0 for
+// the requests that go to conversations.
+func meetingOf(in any) int64 {
+	switch in := in.(type) {
+	case *protocol.MeetingID:
+		return in.Meeting
+	case *protocol.MeetingInvite:
+		return in.Meeting
+	case *protocol.MeetingKick:
+		return in.Meeting
+	case *protocol.MeetingSay:
+		return in.Meeting
+	case *protocol.MediaRegister:
+		return in.Meeting
+	case *protocol.MediaUnregister:
+		return in.Meeting
+	case *protocol.MediaSubscribe:
+		return in.Meeting
+	}
+	return 0
+}
+
+// RestoreMeetings starts the actors of the meetings that were live when the
+// server stopped, with the same addresses, so that their registered sources
+// are forwarded again. It runs before the server accepts connections.
+func (h *Hub) RestoreMeetings(ctx context.Context) error {
+	ms, err := h.store.LiveMeetings(ctx)
+	if err != nil {
+		return fmt.Errorf("restore meetings: %w", err)
+	}
+	for _, m := range ms {
+		h.pool.hold(m)
+		h.dir.sendMeeting(m.ID, wakeMeeting{})
+	}
+	if len(ms) > 0 {
+		h.log.Info("live meetings restored", "meetings", len(ms))
 	}
 	return nil
 }
@@ -200,8 +273,10 @@ func routeOf(typ string) func() any {
 // restart it. It does nothing for a name without a live actor.
 func (h *Hub) Crash(name string) { h.dir.send(name, crash{}, false) }
 
-// ConnClosed detaches the connection's session from its user actor.
+// ConnClosed detaches the connection's session from its user actor and
+// ends its unicast media subscriptions.
 func (h *Hub) ConnClosed(c Conn) {
+	h.relay.DropConn(c.ID())
 	if s, ok := c.Session().(*session); ok {
 		h.dir.Send(s.user, &detach{connID: c.ID()}, false)
 	}
@@ -300,7 +375,8 @@ func knownType(t string) bool {
 		protocol.TypeUserGet, protocol.TypeUserUpdate,
 		protocol.TypeFriendAdd, protocol.TypeFriendAccept, protocol.TypeFriendRemove, protocol.TypeFriendList,
 		protocol.TypeMsgUnread, protocol.TypeGroupList,
-		protocol.TypeFileUpload, protocol.TypeFileDownload, protocol.TypeFileList:
+		protocol.TypeFileUpload, protocol.TypeFileDownload, protocol.TypeFileList,
+		protocol.TypeMeetingCreate, protocol.TypeMeetingList, protocol.TypeCallStart:
 		return true
 	}
 	return false

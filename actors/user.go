@@ -179,6 +179,12 @@ func (a *userActor) handleRequest(ctx actor.Context, r *request) {
 		a.fileDownload(ctx, r)
 	case protocol.TypeFileList:
 		a.fileList(ctx, r)
+	case protocol.TypeMeetingCreate:
+		a.meetingCreate(ctx, r)
+	case protocol.TypeMeetingList:
+		a.meetingList(ctx, r)
+	case protocol.TypeCallStart:
+		a.callStart(ctx, r)
 	default:
 		a.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "unknown request type %q", r.Type))
 	}

@@ -73,6 +73,14 @@ func (c *Conn) Session() any {
 	return c.session
 }
 
+// Closed reports whether the connection has closed: true from just before
+// the handler's ConnClosed runs.
+func (c *Conn) Closed() bool {
+	c.sessMu.Lock()
+	defer c.sessMu.Unlock()
+	return c.gone
+}
+
 func (c *Conn) markGone() {
 	c.sessMu.Lock()
 	c.gone = true

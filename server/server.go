@@ -14,6 +14,7 @@ import (
 	"huddle/actors"
 	"huddle/configs"
 	"huddle/files"
+	"huddle/media"
 	"huddle/netio"
 	"huddle/protocol"
 	"huddle/storage"
@@ -32,6 +33,7 @@ type Server struct {
 	hub   *actors.Hub
 	net   *netio.Server
 	files *files.Service
+	relay *media.Relay
 
 	stopOnce sync.Once
 	stopErr  error
@@ -56,7 +58,30 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 		_ = store.Close()
 		return nil, err
 	}
-	s.hub = actors.NewHub(store, s.files, cfg, log)
+	s.relay, err = media.Start(media.Config{
+		IP:             netip.MustParseAddr(cfg.MediaIP),
+		Port:           cfg.Media.Port,
+		Workers:        cfg.Media.EffectiveWorkers(),
+		Batch:          cfg.Media.Batch,
+		MaxPacket:      cfg.Media.MaxPacket,
+		SourceRate:     cfg.Media.SourceRate,
+		SourceBurst:    cfg.Media.SourceBurst,
+		MulticastIF:    cfg.MulticastIF,
+		MulticastTTL:   cfg.Media.MulticastTTL,
+		RestartBackoff: cfg.Media.RestartBackoff,
+		Logger:         log.With("part", "relay"),
+	})
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("media relay: %w", err)
+	}
+	s.hub = actors.NewHub(store, s.files, s.relay, cfg, log)
+	if err := s.hub.RestoreMeetings(ctx); err != nil {
+		_ = s.hub.Shutdown(ctx)
+		_ = s.relay.Close()
+		_ = store.Close()
+		return nil, err
+	}
 	s.net = netio.New(netio.Config{
 		Addr:          cfg.Listen,
 		MaxFrame:      cfg.Net.MaxFrame,
@@ -72,12 +97,14 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 	}, handler{s.hub})
 	if err := s.files.Start(cfg.HTTP, s.hub.FileStored); err != nil {
 		_ = s.hub.Shutdown(ctx)
+		_ = s.relay.Close()
 		_ = store.Close()
 		return nil, err
 	}
 	if err := s.net.Start(); err != nil {
 		_ = s.files.Shutdown(ctx)
 		_ = s.hub.Shutdown(ctx)
+		_ = s.relay.Close()
 		_ = store.Close()
 		return nil, err
 	}
@@ -122,6 +149,12 @@ func (s *Server) Addr() netip.AddrPort { return s.net.Addr() }
 // HTTPAddr is the file data channel's address.
 func (s *Server) HTTPAddr() net.Addr { return s.files.Addr() }
 
+// MediaAddr is the relay's RTP address (RTCP on port+1).
+func (s *Server) MediaAddr() netip.AddrPort { return s.relay.Addr() }
+
+// Relay exposes the media relay (tests look at its counters and kill it).
+func (s *Server) Relay() *media.Relay { return s.relay }
+
 // Stats returns the front end's counters.
 func (s *Server) Stats() netio.Stats { return s.net.Stats() }
 
@@ -140,8 +173,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errFiles := s.files.Shutdown(ctx)
 		errHub := s.hub.Shutdown(ctx)
 		errNet := s.net.Stop(context.WithoutCancel(ctx))
+		errRelay := s.relay.Close()
 		errStore := s.store.Close()
-		s.stopErr = errors.Join(errFiles, errHub, errNet, errStore)
+		s.stopErr = errors.Join(errFiles, errHub, errNet, errRelay, errStore)
 		s.log.Info("server stopped", "err", s.stopErr)
 	})
 	return s.stopErr

@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log.Info("huddled running", "version", server.Version, "listen", srv.Addr().String(),
+		"http", srv.HTTPAddr().String(), "media", srv.MediaAddr().String(),
 		"store", redactStore(cfg.EffectiveStore()), "data", cfg.Data)
 	<-ctx.Done()
 	log.Info("shutting down")

@@ -29,6 +29,8 @@ func TestConfig(tb testing.TB, store string) configs.Config {
 	cfg.Auth.Argon2Memory = 64
 	cfg.Auth.Argon2Time = 1
 	cfg.Actors.PresenceGrace = 100 * time.Millisecond
+	cfg.Media.Port = 0 // a free pair
+	cfg.Media.Workers = 2
 	switch store {
 	case "sqlite":
 		cfg.Store = "sqlite:" + filepath.Join(cfg.Data, "huddle.db")

@@ -1,0 +1,220 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"huddle/protocol"
+	"huddle/storage"
+)
+
+// setStatus stores user's new status (and role), then applies it, tells the
+// relay when the user is no longer joined, and pushes the member list. then
+// (optional) returns the reply; without it the reply is Empty.
+func (a *meetingActor) setStatus(ctx actor.Context, r *request, user, role, status string, then func() any) {
+	id := a.id
+	mm := storage.MeetingMember{User: user, Role: role, Status: status, Updated: a.hub.now().UTC()}
+	a.job(ctx, r, func(sctx context.Context) (any, error) {
+		err := a.hub.store.SetMeetingMember(sctx, id, mm)
+		if errors.Is(err, storage.ErrNotFound) {
+			err = protocol.Errorf(protocol.CodeNotFound, "no user %s", user)
+		}
+		return nil, err
+	}, func(actor.Context, any) any {
+		a.st.members[user] = &mm
+		if status != storage.StatusJoined {
+			a.dropMember(user)
+		}
+		a.pushMembers(user)
+		if then != nil {
+			return then()
+		}
+		return protocol.Empty{}
+	})
+}
+
+// dropMember stops forwarding from and to a member who is no longer joined.
+// (The store deleted their sources with the status change.)
+func (a *meetingActor) dropMember(user string) {
+	a.st.relay.RemoveMember(user)
+	a.st.sources = slices.DeleteFunc(a.st.sources, func(s storage.MediaSource) bool { return s.User == user })
+}
+
+func (a *meetingActor) invite(ctx actor.Context, r *request) {
+	in := r.in.(*protocol.MeetingInvite)
+	if a.member(r, false) == nil || !a.host(r) {
+		return
+	}
+	if a.st.m.Kind == storage.KindCall {
+		a.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "a call has two people; create a meeting to invite more"))
+		return
+	}
+	var users []string
+	for _, u := range in.Users {
+		if mm := a.st.members[u]; mm == nil || mm.Status != storage.StatusJoined && mm.Status != storage.StatusInvited {
+			users = append(users, u)
+		}
+	}
+	if n := len(a.st.members) + len(users); n > a.hub.meet.MaxMembers {
+		a.hub.fail(r, protocol.Errorf(protocol.CodeTooLarge, "meeting %d would have more than %d members", a.id, a.hub.meet.MaxMembers))
+		return
+	}
+	id, now, by := a.id, a.hub.now().UTC(), r.sess.user
+	a.job(ctx, r, func(sctx context.Context) (any, error) {
+		// Every name first, so that a typo invites nobody.
+		for _, u := range users {
+			if _, err := a.hub.store.GetUser(sctx, u); errors.Is(err, storage.ErrNotFound) {
+				return nil, protocol.Errorf(protocol.CodeNotFound, "no user %s", u)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		var invited []storage.MeetingMember
+		for _, u := range users {
+			mm := storage.MeetingMember{User: u, Role: storage.MeetingAttendee, Status: storage.StatusInvited, Updated: now}
+			if err := a.hub.store.SetMeetingMember(sctx, id, mm); err != nil {
+				return invited, err
+			}
+			invited = append(invited, mm)
+		}
+		return invited, nil
+	}, func(_ actor.Context, data any) any {
+		invited, _ := data.([]storage.MeetingMember)
+		return a.invited(invited, by)
+	})
+	// A failure part-way reloads the meeting (jobDone), which finds
+	// whoever was stored.
+}
+
+// invited applies stored invitations, pushes them and returns the reply.
+func (a *meetingActor) invited(invited []storage.MeetingMember, by string) protocol.MeetingInviteReply {
+	out := protocol.MeetingInviteReply{Meeting: a.id, Users: []string{}}
+	for _, mm := range invited {
+		a.st.members[mm.User] = &mm
+		out.Users = append(out.Users, mm.User)
+	}
+	ev := protocol.MeetingEvent{Meeting: a.id, Name: a.st.m.Name, Host: a.st.m.Host, By: by}
+	a.push(protocol.PushMeetingInvite, ev, slices.Values(out.Users))
+	if len(out.Users) > 0 {
+		a.pushMembers()
+	}
+	return out
+}
+
+// joinReply is what a joined member needs to send and receive media.
+func (a *meetingActor) joinReply() protocol.MeetingJoinReply {
+	var relay [storage.NumTracks]netip.AddrPort
+	for i := range relay {
+		relay[i] = a.hub.relay.Addr()
+	}
+	return protocol.MeetingJoinReply{
+		Meeting: a.id, Relay: trackMap(relay), Multicast: trackMap(multicastAddrs(a.st.m)),
+		Members: a.memberList().Members,
+	}
+}
+
+// join makes an invited (or declined, or departed) member joined. Joining
+// again is a no-op that answers the same.
+func (a *meetingActor) join(ctx actor.Context, r *request) {
+	mm := a.member(r, false)
+	if mm == nil {
+		return
+	}
+	if mm.Status == storage.StatusJoined {
+		a.hub.reply(r, a.joinReply())
+		return
+	}
+	if a.st.m.Kind == storage.KindCall && mm.Role != storage.MeetingHost && a.st.ring != nil {
+		a.stopRing() // answering a ringing call by joining it
+	}
+	a.setStatus(ctx, r, mm.User, mm.Role, storage.StatusJoined, func() any { return a.joinReply() })
+}
+
+func (a *meetingActor) decline(ctx actor.Context, r *request) {
+	mm := a.member(r, false)
+	if mm == nil {
+		return
+	}
+	if a.st.m.Kind == storage.KindCall {
+		a.callDecline(ctx, r)
+		return
+	}
+	if mm.Role == storage.MeetingHost {
+		a.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "the host cannot decline; end the meeting instead"))
+		return
+	}
+	if mm.Status != storage.StatusInvited {
+		a.hub.fail(r, protocol.Errorf(protocol.CodeConflict, "no pending invitation to meeting %d", a.id))
+		return
+	}
+	a.setStatus(ctx, r, mm.User, mm.Role, storage.StatusDeclined, nil)
+}
+
+// leave takes a joined member out; the meeting goes on, even when the host
+// leaves. Leaving a call hangs it up.
+func (a *meetingActor) leave(ctx actor.Context, r *request) {
+	mm := a.member(r, true)
+	if mm == nil {
+		return
+	}
+	if a.st.m.Kind == storage.KindCall {
+		a.endMeeting(ctx, r, protocol.CallHangup)
+		return
+	}
+	a.setStatus(ctx, r, mm.User, mm.Role, storage.StatusLeft, nil)
+}
+
+func (a *meetingActor) kick(ctx actor.Context, r *request) {
+	in := r.in.(*protocol.MeetingKick)
+	if a.member(r, false) == nil || !a.host(r) {
+		return
+	}
+	mm := a.st.members[in.User]
+	switch {
+	case mm == nil || mm.Status == storage.StatusKicked:
+		a.hub.fail(r, protocol.Errorf(protocol.CodeNotFound, "%s is not a member of meeting %d", in.User, a.id))
+		return
+	case in.User == r.sess.user:
+		a.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "the host cannot kick themselves; end the meeting instead"))
+		return
+	}
+	a.setStatus(ctx, r, mm.User, mm.Role, storage.StatusKicked, nil)
+}
+
+func (a *meetingActor) end(ctx actor.Context, r *request) {
+	if a.member(r, false) == nil || !a.host(r) {
+		return
+	}
+	a.endMeeting(ctx, r, protocol.CallHangup)
+}
+
+// endMeeting stores the end, then stops the relay's forwarding, gives the
+// addresses back and tells everyone present. reason says why a call ended.
+func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) {
+	a.stopRing()
+	id, now := a.id, a.hub.now().UTC()
+	by := ""
+	if r != nil {
+		by = r.sess.user
+	}
+	a.job(ctx, r, func(sctx context.Context) (any, error) {
+		return protocol.Empty{}, a.hub.store.EndMeeting(sctx, id, now)
+	}, func(_ actor.Context, data any) any {
+		present := slices.Collect(a.present())
+		a.push(protocol.PushMeetingEnded, protocol.MeetingEvent{Meeting: id, Name: a.st.m.Name, Host: a.st.m.Host, By: by}, slices.Values(present))
+		if a.st.m.Kind == storage.KindCall {
+			a.push(protocol.PushCallEnded, protocol.CallEnded{Meeting: id, Reason: reason, By: by}, slices.Values(present))
+		}
+		a.st.relay.Close()
+		a.st.relay = nil
+		a.hub.pool.release(a.st.m.Group, a.st.m.Ports)
+		a.st.exists = false
+		a.st.sources = nil
+		clear(a.st.subs)
+		return data
+	})
+}

@@ -1,0 +1,290 @@
+package server_test
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"golang.org/x/net/ipv4"
+
+	"huddle/internal/testutil"
+	"huddle/protocol"
+)
+
+// udpPeer is a participant's UDP socket on 127.0.0.1.
+type udpPeer struct {
+	t *testing.T
+	c *net.UDPConn
+}
+
+func newPeer(t *testing.T) *udpPeer {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &udpPeer{t: t, c: c}
+}
+
+func (p *udpPeer) addr() string { return p.c.LocalAddr().String() }
+
+// send sends one RTP packet to the relay.
+func (p *udpPeer) send(to netip.AddrPort, pt uint8, ssrc uint32, seq uint16, payload string) {
+	p.t.Helper()
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SSRC: ssrc, SequenceNumber: seq, Timestamp: uint32(seq) * 960}, Payload: []byte(payload)}
+	b, err := pkt.Marshal()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := p.c.WriteToUDPAddrPort(b, to); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// recv returns the next RTP packet's payload, or "" after d.
+func (p *udpPeer) recv(d time.Duration) string {
+	return recvRTP(p.t, p.c, d)
+}
+
+func recvRTP(t *testing.T, c net.PacketConn, d time.Duration) string {
+	t.Helper()
+	buf := make([]byte, 2048)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(d))
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			return ""
+		}
+		var pkt rtp.Packet
+		if pkt.Unmarshal(buf[:n]) != nil || buf[1] >= 192 && buf[1] <= 223 {
+			continue // RTCP
+		}
+		return string(pkt.Payload)
+	}
+}
+
+// joinMulticast listens to a meeting track's multicast group on lo.
+func joinMulticast(t *testing.T, addr string) net.PacketConn {
+	t.Helper()
+	ap := netip.MustParseAddrPort(addr)
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ipv4.NewPacketConn(c).JoinGroup(lo, &net.UDPAddr{IP: ap.Addr().AsSlice()}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitForward sends packets from p until want arrives at recv (the relay
+// may be restarting), failing after 5 s.
+func waitForward(t *testing.T, p *udpPeer, relay netip.AddrPort, ssrc uint32, recv func(time.Duration) string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for seq := uint16(100); time.Now().Before(deadline); seq++ {
+		p.send(relay, protocol.PayloadOpus, ssrc, seq, "ping")
+		if recv(50*time.Millisecond) == "ping" {
+			return
+		}
+	}
+	t.Fatal("the relay did not forward within 5s")
+}
+
+func TestMeetingRelay(t *testing.T) {
+	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
+	e.srv = testutil.StartServer(t, e.cfg)
+	alice, _ := e.newUser("alice")
+	bob, _ := e.newUser("bob")
+	m := createMeeting(t, alice, "media")
+	call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob"}}, nil)
+	jr := join(t, bob, m.Meeting)
+	relay := netip.MustParseAddrPort(jr.Relay[protocol.TrackAudio])
+
+	bobOut, bobIn, aliceIn, stranger := newPeer(t), newPeer(t), newPeer(t), newPeer(t)
+	mcast := joinMulticast(t, jr.Multicast[protocol.TrackAudio])
+	call(t, bob, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: bobOut.addr(), SSRC: 1111}, nil)
+	call(t, bob, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: bobIn.addr()}, nil)
+	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: aliceIn.addr()}, nil)
+	// Registration rules: the SSRC is taken; a source needs a joined member.
+	callErr(t, alice, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: stranger.addr(), SSRC: 1111}, protocol.CodeConflict)
+	carol, _ := e.newUser("carol")
+	callErr(t, carol, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: stranger.addr(), SSRC: 7}, protocol.CodeForbidden)
+	callErr(t, carol, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: stranger.addr()}, protocol.CodeForbidden)
+
+	bobOut.send(relay, protocol.PayloadOpus, 1111, 1, "hello")
+	if got := aliceIn.recv(2 * time.Second); got != "hello" {
+		t.Fatalf("alice's subscription got %q", got)
+	}
+	if got := recvRTP(t, mcast, 2*time.Second); got != "hello" {
+		t.Fatalf("the multicast group got %q", got)
+	}
+	if got := bobIn.recv(100 * time.Millisecond); got != "" {
+		t.Fatalf("bob heard himself: %q", got)
+	}
+
+	// Dropped and counted: an unregistered source, a wrong payload type.
+	before := e.srv.Relay().Stats()
+	stranger.send(relay, protocol.PayloadOpus, 1111, 2, "spoof")
+	bobOut.send(relay, protocol.PayloadVP8, 1111, 3, "video on the audio track")
+	if got := aliceIn.recv(200 * time.Millisecond); got != "" {
+		t.Fatalf("forwarded %q", got)
+	}
+	after := e.srv.Relay().Stats()
+	if after.Unregistered <= before.Unregistered || after.WrongPayload <= before.WrongPayload {
+		t.Fatalf("drops not counted: before %+v after %+v", before, after)
+	}
+
+	// A crashed meeting actor is restarted and keeps the forwarding; so
+	// does a relay whose sockets failed.
+	e.srv.Hub().Crash("meeting/" + strconv.FormatInt(m.Meeting, 10))
+	call(t, bob, protocol.TypeMeetingMembers, protocol.MeetingID{Meeting: m.Meeting}, nil)
+	waitForward(t, bobOut, relay, 1111, aliceIn.recv)
+	e.srv.Relay().Kill()
+	waitForward(t, bobOut, relay, 1111, aliceIn.recv)
+
+	// The T.140 text track carries meeting.say.
+	textIn := newPeer(t)
+	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackText, Address: textIn.addr()}, nil)
+	call(t, bob, protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: "can you hear me"}, nil)
+	if got := textIn.recv(2 * time.Second); got != "bob: can you hear me\r\n" {
+		t.Fatalf("T.140 text track got %q", got)
+	}
+
+	// A subscription ends with its connection.
+	alice.Close()
+	time.Sleep(50 * time.Millisecond)
+	bobOut.send(relay, protocol.PayloadOpus, 1111, 500, "after close")
+	if got := aliceIn.recv(200 * time.Millisecond); got != "" {
+		t.Fatalf("a closed connection's subscription got %q", got)
+	}
+	alice, _ = e.login("alice")
+	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: aliceIn.addr()}, nil)
+	waitForward(t, bobOut, relay, 1111, aliceIn.recv)
+
+	// A kicked member's packets stop at once.
+	call(t, alice, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "bob"}, nil)
+	bobOut.send(relay, protocol.PayloadOpus, 1111, 600, "after kick")
+	if got := aliceIn.recv(200 * time.Millisecond); got != "" {
+		t.Fatalf("a kicked member's packet was forwarded: %q", got)
+	}
+}
+
+func TestMeetingRestoredAfterRestart(t *testing.T) {
+	for _, b := range testutil.Backends {
+		t.Run(b, func(t *testing.T) {
+			cfg := testutil.TestConfig(t, b)
+			cfg.Media.Port = freeUDPPair(t)
+			e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+			alice, _ := e.newUser("alice")
+			m := createMeeting(t, alice, "long running")
+			src := newPeer(t)
+			call(t, alice, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: src.addr(), SSRC: 42}, nil)
+			alice.Close()
+			testutil.StopServer(t, e.srv)
+
+			e.srv = testutil.StartServer(t, cfg)
+			mcast := joinMulticast(t, m.Multicast[protocol.TrackAudio])
+			// The source registered before the restart is forwarded again
+			// before anyone asks for the meeting.
+			relay := e.srv.MediaAddr()
+			waitForward(t, src, relay, 42, func(d time.Duration) string { return recvRTP(t, mcast, d) })
+			alice, _ = e.login("alice")
+			jr := join(t, alice, m.Meeting)
+			if jr.Multicast[protocol.TrackVideo] != m.Multicast[protocol.TrackVideo] {
+				t.Fatalf("addresses changed over the restart: %v, were %v", jr.Multicast, m.Multicast)
+			}
+			// and the pool knows they are taken.
+			if other := createMeeting(t, alice, "other"); other.Multicast[protocol.TrackAudio] == m.Multicast[protocol.TrackAudio] {
+				t.Fatalf("a new meeting got the restored meeting's address %s", other.Multicast[protocol.TrackAudio])
+			}
+		})
+	}
+}
+
+// freeUDPPair finds a port P with P and P+1 free for UDP on 127.0.0.1.
+func freeUDPPair(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
+		a.Close()
+		if err == nil {
+			b.Close()
+			return port
+		}
+	}
+	t.Fatal("no free UDP port pair")
+	return 0
+}
+
+func TestCalls(t *testing.T) {
+	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
+	e.cfg.Meetings.RingTimeout = 300 * time.Millisecond
+	e.srv = testutil.StartServer(t, e.cfg)
+	alice, _ := e.newUser("alice")
+	bob, _ := e.newUser("bob")
+	bob2, _ := e.login("bob") // a second device rings too
+	call(t, alice, protocol.TypeFriendAdd, protocol.FriendTarget{User: "bob"}, nil)
+	call(t, bob, protocol.TypeFriendAccept, protocol.FriendTarget{User: "alice"}, nil)
+
+	ring := func() protocol.CallInfo {
+		t.Helper()
+		var ci protocol.CallInfo
+		call(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "bob"}, &ci)
+		var rung protocol.CallInfo
+		expectPush(t, bob, protocol.PushCallRing, &rung)
+		expectPush(t, bob2, protocol.PushCallRing, nil)
+		if rung != ci || ci.Caller != "alice" || ci.Callee != "bob" {
+			t.Fatalf("call.ring %+v, call.start %+v", rung, ci)
+		}
+		return ci
+	}
+	ended := func(c *clientT, reason string) {
+		t.Helper()
+		var ce protocol.CallEnded
+		expectPush(t, c, protocol.PushCallEnded, &ce)
+		if ce.Reason != reason {
+			t.Fatalf("call.ended %+v, want reason %s", ce, reason)
+		}
+	}
+
+	// Accepted: both are joined; either hanging up ends it for both.
+	ci := ring()
+	callErr(t, alice, protocol.TypeCallAccept, protocol.MeetingID{Meeting: ci.Meeting}, protocol.CodeForbidden)
+	var jr protocol.MeetingJoinReply
+	call(t, bob, protocol.TypeCallAccept, protocol.MeetingID{Meeting: ci.Meeting}, &jr)
+	wantMembers(t, "accepted call", jr.Members, "alice:joined", "bob:joined")
+	expectMembers(t, alice, "alice:joined", "bob:joined")
+	noPush(t, alice, protocol.PushCallEnded, 500*time.Millisecond) // no ring timeout once answered
+	call(t, bob, protocol.TypeMeetingLeave, protocol.MeetingID{Meeting: ci.Meeting}, nil)
+	ended(alice, protocol.CallHangup)
+
+	// Declined.
+	ci = ring()
+	call(t, bob2, protocol.TypeCallDecline, protocol.MeetingID{Meeting: ci.Meeting}, nil)
+	ended(alice, protocol.CallDeclined)
+	callErr(t, bob, protocol.TypeCallAccept, protocol.MeetingID{Meeting: ci.Meeting}, protocol.CodeNotFound)
+
+	// Not answered.
+	ci = ring()
+	ended(alice, protocol.CallTimeout)
+	ended(bob, protocol.CallTimeout)
+
+	// Only friends.
+	e.newUser("mallory")
+	callErr(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "mallory"}, protocol.CodeForbidden)
+}

@@ -1,0 +1,237 @@
+package server_test
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"huddle/internal/testutil"
+	"huddle/protocol"
+)
+
+func createMeeting(t *testing.T, c *clientT, name string) protocol.MeetingInfo {
+	t.Helper()
+	var m protocol.MeetingInfo
+	call(t, c, protocol.TypeMeetingCreate, protocol.MeetingCreate{Name: name}, &m)
+	if m.Meeting <= 0 || m.Name != name || m.State != protocol.MeetingLive || len(m.Multicast) != len(protocol.Tracks) {
+		t.Fatalf("meeting.create = %+v", m)
+	}
+	return m
+}
+
+func join(t *testing.T, c *clientT, id int64) protocol.MeetingJoinReply {
+	t.Helper()
+	var out protocol.MeetingJoinReply
+	call(t, c, protocol.TypeMeetingJoin, protocol.MeetingID{Meeting: id}, &out)
+	if out.Meeting != id || len(out.Relay) != len(protocol.Tracks) || len(out.Multicast) != len(protocol.Tracks) {
+		t.Fatalf("meeting.join = %+v", out)
+	}
+	return out
+}
+
+// statuses returns "user:status" of every member, ordered by name.
+func statuses(ms []protocol.MeetingMember) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.User + ":" + m.Status
+	}
+	return out
+}
+
+func wantMembers(t *testing.T, what string, ms []protocol.MeetingMember, want ...string) {
+	t.Helper()
+	if got := statuses(ms); !slices.Equal(got, want) {
+		t.Fatalf("%s: members %v, want %v", what, got, want)
+	}
+}
+
+// expectMembers waits for a meeting.members push showing want.
+func expectMembers(t *testing.T, c *clientT, want ...string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case p := <-c.Pushes():
+			if p.Type != protocol.PushMeetingMembers {
+				continue
+			}
+			var mm protocol.MeetingMembers
+			if err := protocol.DecodeData(p.Data, &mm); err != nil {
+				t.Fatal(err)
+			}
+			if slices.Equal(statuses(mm.Members), want) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no meeting.members push showing %v within 5s", want)
+		}
+	}
+}
+
+func TestMeetingLifecycle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		alice, _ := e.newUser("alice")
+		bob, _ := e.newUser("bob")
+		e.register(e.dial(), "carol")
+		dave, _ := e.newUser("dave")
+
+		m := createMeeting(t, alice, "standup")
+		id := protocol.MeetingID{Meeting: m.Meeting}
+		if m.Host != "alice" || m.Kind != protocol.KindMeeting {
+			t.Fatalf("meeting %+v", m)
+		}
+		var inv protocol.MeetingInviteReply
+		call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob", "carol"}}, &inv)
+		if !slices.Equal(inv.Users, []string{"bob", "carol"}) {
+			t.Fatalf("invite = %+v", inv)
+		}
+		var ev protocol.MeetingEvent
+		expectPush(t, bob, protocol.PushMeetingInvite, &ev)
+		if ev.Meeting != m.Meeting || ev.Host != "alice" || ev.Name != "standup" {
+			t.Fatalf("meeting.invite push %+v", ev)
+		}
+		expectMembers(t, alice, "alice:joined", "bob:invited", "carol:invited")
+
+		// Only the host invites, kicks and ends; outsiders cannot join or look.
+		callErr(t, bob, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"dave"}}, protocol.CodeForbidden)
+		callErr(t, dave, protocol.TypeMeetingJoin, id, protocol.CodeForbidden)
+		callErr(t, dave, protocol.TypeMeetingMembers, id, protocol.CodeForbidden)
+		callErr(t, dave, protocol.TypeMeetingSDP, id, protocol.CodeForbidden)
+		callErr(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"nobody"}}, protocol.CodeNotFound)
+		callErr(t, alice, protocol.TypeMeetingJoin, protocol.MeetingID{Meeting: m.Meeting + 1000}, protocol.CodeNotFound)
+		callErr(t, bob, protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: "hi"}, protocol.CodeForbidden) // not joined yet
+
+		// The offline invitee sees the invitation at login.
+		carol, _ := e.login("carol")
+		var list protocol.MeetingListReply
+		call(t, carol, protocol.TypeMeetingList, protocol.MeetingList{}, &list)
+		if len(list.Meetings) != 1 || list.Meetings[0].Meeting != m.Meeting || list.Meetings[0].Status != protocol.StatusInvited {
+			t.Fatalf("carol's meeting.list = %+v", list)
+		}
+
+		var jr protocol.MeetingJoinReply
+		call(t, bob, protocol.TypeMeetingAccept, id, &jr)
+		if jr.Relay[protocol.TrackAudio] != e.srv.MediaAddr().String() || jr.Multicast[protocol.TrackAudio] != m.Multicast[protocol.TrackAudio] {
+			t.Fatalf("accept reply %+v (relay %s)", jr, e.srv.MediaAddr())
+		}
+		expectMembers(t, alice, "alice:joined", "bob:joined", "carol:invited")
+		join(t, bob, m.Meeting) // again: the same answer
+		call(t, carol, protocol.TypeMeetingDecline, id, nil)
+		expectMembers(t, bob, "alice:joined", "bob:joined", "carol:declined")
+
+		var said protocol.MeetingSayReply
+		call(t, bob, protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: "hello all"}, &said)
+		if said.Seq != 1 {
+			t.Fatalf("meeting.say = %+v", said)
+		}
+		var text protocol.MeetingText
+		expectPush(t, alice, protocol.PushMeetingText, &text)
+		if text.From != "bob" || text.Text != "hello all" || text.Seq != 1 {
+			t.Fatalf("meeting.text push %+v", text)
+		}
+		call(t, bob, protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: "second"}, &said)
+		if said.Seq != 2 {
+			t.Fatalf("second meeting.say = %+v", said)
+		}
+		call(t, alice, protocol.TypeMeetingCaption, protocol.MeetingSay{Meeting: m.Meeting, Text: "[laughter]"}, &said)
+		expectPush(t, bob, protocol.PushMeetingCaption, &text)
+		if text.From != "alice" || text.Text != "[laughter]" {
+			t.Fatalf("meeting.caption push %+v", text)
+		}
+
+		callErr(t, bob, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "alice"}, protocol.CodeForbidden)
+		call(t, alice, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "bob"}, nil)
+		expectMembers(t, bob, "alice:joined", "bob:kicked", "carol:declined")
+		callErr(t, bob, protocol.TypeMeetingJoin, id, protocol.CodeForbidden)
+		callErr(t, bob, protocol.TypeMeetingEnd, id, protocol.CodeForbidden)
+
+		// The host leaves and comes back: the meeting goes on.
+		call(t, alice, protocol.TypeMeetingLeave, id, nil)
+		join(t, alice, m.Meeting)
+		var mm protocol.MeetingMembers
+		call(t, alice, protocol.TypeMeetingMembers, id, &mm)
+		wantMembers(t, "members", mm.Members, "alice:joined", "bob:kicked", "carol:declined")
+
+		call(t, carol, protocol.TypeMeetingJoin, id, nil) // changed her mind
+		call(t, alice, protocol.TypeMeetingEnd, id, nil)
+		expectPush(t, carol, protocol.PushMeetingEnded, &ev)
+		if ev.Meeting != m.Meeting || ev.By != "alice" {
+			t.Fatalf("meeting.ended push %+v", ev)
+		}
+		callErr(t, carol, protocol.TypeMeetingJoin, id, protocol.CodeNotFound)
+		call(t, carol, protocol.TypeMeetingList, protocol.MeetingList{}, &list)
+		if len(list.Meetings) != 0 {
+			t.Fatalf("meeting.list after the end = %+v", list)
+		}
+
+		// The ended meeting's addresses are free again.
+		again := createMeeting(t, alice, "retro")
+		if again.Multicast[protocol.TrackAudio] != m.Multicast[protocol.TrackAudio] {
+			t.Fatalf("new meeting got %v, want the freed %v", again.Multicast, m.Multicast)
+		}
+	})
+}
+
+func TestMeetingBadInput(t *testing.T) {
+	e := &env{t: t}
+	e.cfg = testutil.TestConfig(t, "sqlite")
+	e.cfg.Chat.MaxText = 1024
+	e.srv = testutil.StartServer(t, e.cfg)
+	alice, _ := e.newUser("alice")
+	m := createMeeting(t, alice, "design review")
+	for _, tc := range []struct {
+		typ  string
+		data any
+		want protocol.Code
+	}{
+		{protocol.TypeMeetingCreate, protocol.MeetingCreate{Name: ""}, protocol.CodeBadRequest},
+		{protocol.TypeMeetingCreate, protocol.MeetingCreate{Name: " padded "}, protocol.CodeBadRequest},
+		{protocol.TypeMeetingCreate, protocol.MeetingCreate{Name: "bell\a"}, protocol.CodeBadRequest},
+		{protocol.TypeMeetingJoin, protocol.MeetingID{Meeting: 0}, protocol.CodeBadRequest},
+		{protocol.TypeMeetingJoin, map[string]any{"meeting": 1, "extra": true}, protocol.CodeBadRequest},
+		{protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: ""}, protocol.CodeBadRequest},
+		{protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: string(make([]byte, 2000))}, protocol.CodeTooLarge},
+		{protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: "smell", Source: "127.0.0.1:5000", SSRC: 1}, protocol.CodeBadRequest},
+		{protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: "audio", Source: "127.0.0.1", SSRC: 1}, protocol.CodeBadRequest},
+		{protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: "audio", Source: "239.1.1.1:5000", SSRC: 1}, protocol.CodeBadRequest},
+		{protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: "audio", Source: "10.9.8.7:5000", SSRC: 1}, protocol.CodeForbidden},
+		{protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: "audio", Address: "10.9.8.7:5000"}, protocol.CodeForbidden},
+		{protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob", "bob"}}, protocol.CodeBadRequest},
+		{protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "alice"}, protocol.CodeBadRequest},
+		{protocol.TypeCallStart, protocol.CallStart{User: "alice"}, protocol.CodeBadRequest},
+		{protocol.TypeCallStart, protocol.CallStart{User: "nobody"}, protocol.CodeForbidden},
+	} {
+		callErr(t, alice, tc.typ, tc.data, tc.want)
+	}
+	// The host limit.
+	for i := 1; i < e.cfg.Meetings.MaxLivePerHost; i++ {
+		createMeeting(t, alice, "m")
+	}
+	callErr(t, alice, protocol.TypeMeetingCreate, protocol.MeetingCreate{Name: "one too many"}, protocol.CodeRateLimited)
+}
+
+func TestMeetingSDP(t *testing.T) {
+	e := &env{t: t}
+	e.cfg = testutil.TestConfig(t, "sqlite")
+	e.srv = testutil.StartServer(t, e.cfg)
+	alice, _ := e.newUser("alice")
+	m := createMeeting(t, alice, "all hands")
+	var out protocol.MeetingSDPReply
+	call(t, alice, protocol.TypeMeetingSDP, protocol.MeetingID{Meeting: m.Meeting}, &out)
+	audio, _ := netip.ParseAddrPort(m.Multicast[protocol.TrackAudio])
+	for _, want := range []string{
+		"c=IN IP4 " + audio.Addr().String() + "/1",
+		"m=audio " + strconv.Itoa(int(audio.Port())) + " RTP/AVP 111",
+		"a=rtpmap:111 opus/48000/2",
+		"a=rtpmap:96 VP8/90000",
+		"a=rtpmap:98 t140/1000",
+		"s=all hands",
+	} {
+		if !strings.Contains(out.SDP, want) {
+			t.Errorf("SDP lacks %q:\n%s", want, out.SDP)
+		}
+	}
+}
