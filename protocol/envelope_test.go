@@ -176,11 +176,16 @@ func FuzzDecodeData(f *testing.F) {
 	f.Add([]byte(`{"text":"\ud800"}`))
 	f.Add([]byte(`{"user":"bob","name":"a.txt","size":3,"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","type":"text/plain; charset=\"\u0000\""}`))
 	f.Add([]byte(`{"file":"abcdefghijklmnopqrstuvwxyz","before":"x","limit":500}`))
+	f.Add([]byte(`{"meeting":7,"track":"audio","source":"127.0.0.1:5004","ssrc":4294967295}`))
+	f.Add([]byte(`{"meeting":-1,"users":["bob"],"name":"\u202e"}`))
+	f.Add([]byte(`{"meeting":1,"track":"video","address":"[::1]:0"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, v := range []any{
 			new(MsgSend), new(MsgHistory), new(MsgRead), new(MsgTyping),
 			new(GroupName), new(GroupUsers), new(GroupRole),
 			new(FileUpload), new(FileID), new(FileList),
+			new(MeetingCreate), new(MeetingID), new(MeetingInvite), new(MeetingKick), new(MeetingSay),
+			new(MediaRegister), new(MediaUnregister), new(MediaSubscribe), new(CallStart),
 			new(Register), new(Login), new(Resume), new(Passwd), new(UserUpdate), new(FriendTarget), new(Hello),
 		} {
 			err := DecodeData(data, v)
