@@ -204,7 +204,6 @@ func DefaultConfig() Config {
 			MaxMembers:     1000,
 			MaxLivePerHost: 20,
 			RingTimeout:    30 * time.Second,
-			Idle:           2 * time.Minute,
 		},
 		Media: Media{
 			Port:             7702,
@@ -497,7 +496,6 @@ func (c *Config) Validate() error {
 	positive("meetings.max_members", int64(mt.MaxMembers))
 	positive("meetings.max_live_per_host", int64(mt.MaxLivePerHost))
 	positive("meetings.ring_timeout", int64(mt.RingTimeout))
-	positive("meetings.idle", int64(mt.Idle))
 	md := c.Media
 	if md.Port < 0 || md.Port > 65534 {
 		bad("media.port", "%d is outside 0..65534 (RTCP uses port+1)", md.Port)
