@@ -71,6 +71,24 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"auth.login_fail_per_account", func(c *Config) { c.Auth.FailPerAccount = 0 }},
 		{"actors.request_queue", func(c *Config) { c.Actors.RequestQueue = -1 }},
 		{"storage.mysql_max_idle", func(c *Config) { c.Storage.MySQLMaxIdle = 1000 }},
+		{"multicast_if", func(c *Config) { c.MulticastIF = "" }},
+		{"meetings.max_members", func(c *Config) { c.Meetings.MaxMembers = 0 }},
+		{"meetings.max_live_per_host", func(c *Config) { c.Meetings.MaxLivePerHost = -1 }},
+		{"meetings.ring_timeout", func(c *Config) { c.Meetings.RingTimeout = 0 }},
+		{"media.port", func(c *Config) { c.Media.Port = 65535 }},
+		{"media.workers", func(c *Config) { c.Media.Workers = -1 }},
+		{"media.batch", func(c *Config) { c.Media.Batch = 0 }},
+		{"media.max_packet", func(c *Config) { c.Media.MaxPacket = 70000 }},
+		{"media.source_rate", func(c *Config) { c.Media.SourceRate = 0 }},
+		{"media.source_burst", func(c *Config) { c.Media.SourceBurst = 0 }},
+		{"media.multicast_range", func(c *Config) { c.Media.MulticastRange = "10.0.0.0/8" }},
+		{"media.multicast_range", func(c *Config) { c.Media.MulticastRange = "239.255.0.1/32" }},
+		{"media.multicast_ports", func(c *Config) { c.Media.MulticastPorts = "20000-20005" }},
+		{"media.multicast_ports", func(c *Config) { c.Media.MulticastPorts = "80-1000" }},
+		{"media.multicast_ttl", func(c *Config) { c.Media.MulticastTTL = 256 }},
+		{"media.max_sources", func(c *Config) { c.Media.MaxSources = 0 }},
+		{"media.max_subscriptions", func(c *Config) { c.Media.MaxSubscriptions = 0 }},
+		{"media.restart_backoff", func(c *Config) { c.Media.RestartBackoff = 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -81,6 +99,20 @@ func TestValidateNamesBadKey(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.key)
 			}
 		})
+	}
+}
+
+func TestMediaRanges(t *testing.T) {
+	c := DefaultConfig()
+	c.Media.MulticastRange, c.Media.MulticastPorts = "239.1.2.3/24", "30000-30019"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Media.MulticastPrefix(); p.String() != "239.1.2.0/24" {
+		t.Errorf("MulticastPrefix = %s", p)
+	}
+	if first, last := c.Media.PortRange(); first != 30000 || last != 30019 {
+		t.Errorf("PortRange = %d-%d", first, last)
 	}
 }
 
