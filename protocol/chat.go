@@ -49,10 +49,16 @@ func (m *MsgSend) Validate() error {
 	if err := CheckClientMsgID(m.ClientMsgID); err != nil {
 		return err
 	}
-	if m.Text == "" {
+	return CheckText(m.Text)
+}
+
+// CheckText accepts a non-empty UTF-8 text; its longest length is the
+// server's to say (too_large).
+func CheckText(s string) error {
+	if s == "" {
 		return Errorf(CodeBadRequest, "text is required")
 	}
-	if !utf8.ValidString(m.Text) {
+	if !utf8.ValidString(s) {
 		return Errorf(CodeBadRequest, "text must be valid UTF-8")
 	}
 	return nil

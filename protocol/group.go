@@ -32,11 +32,16 @@ func (g *GroupUsers) Validate() error {
 	if err := CheckName("group", g.Group); err != nil {
 		return err
 	}
-	if len(g.Users) == 0 || len(g.Users) > MaxGroupBatch {
-		return Errorf(CodeBadRequest, "users must name 1-%d users", MaxGroupBatch)
+	return CheckUsers(g.Users, MaxGroupBatch)
+}
+
+// CheckUsers accepts a list of 1 to most valid user names, none twice.
+func CheckUsers(users []string, most int) error {
+	if len(users) == 0 || len(users) > most {
+		return Errorf(CodeBadRequest, "users must name 1-%d users", most)
 	}
-	seen := make(map[string]bool, len(g.Users))
-	for _, u := range g.Users {
+	seen := make(map[string]bool, len(users))
+	for _, u := range users {
 		if err := CheckName("user", u); err != nil {
 			return err
 		}

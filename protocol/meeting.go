@@ -135,20 +135,7 @@ func (m *MeetingInvite) Validate() error {
 	if err := CheckMeetingID(m.Meeting); err != nil {
 		return err
 	}
-	if len(m.Users) == 0 || len(m.Users) > MaxMeetingInvite {
-		return Errorf(CodeBadRequest, "users must name 1-%d users", MaxMeetingInvite)
-	}
-	seen := make(map[string]bool, len(m.Users))
-	for _, u := range m.Users {
-		if err := CheckName("user", u); err != nil {
-			return err
-		}
-		if seen[u] {
-			return Errorf(CodeBadRequest, "user %s named twice", u)
-		}
-		seen[u] = true
-	}
-	return nil
+	return CheckUsers(m.Users, MaxMeetingInvite)
 }
 
 // MeetingInviteReply lists the users invited by a meeting.invite.
@@ -184,13 +171,7 @@ func (m *MeetingSay) Validate() error {
 	if err := CheckMeetingID(m.Meeting); err != nil {
 		return err
 	}
-	if m.Text == "" {
-		return Errorf(CodeBadRequest, "text is required")
-	}
-	if !utf8.ValidString(m.Text) {
-		return Errorf(CodeBadRequest, "text must be valid UTF-8")
-	}
-	return nil
+	return CheckText(m.Text)
 }
 
 // MeetingSayReply answers meeting.say once the text is durably stored; Seq
