@@ -79,7 +79,8 @@ type Meetings interface {
 	// CreateMeeting inserts m (its ID is ignored) with its host as the first
 	// member (MeetingHost, StatusJoined) and returns it with its ID.
 	// ErrNotFound when the host does not exist; ErrConflict when a live
-	// meeting holds the same multicast group already.
+	// meeting holds the same multicast group already. m.Group must be an
+	// IPv4 multicast address and m.State empty (or MeetingLive).
 	CreateMeeting(ctx context.Context, m Meeting) (Meeting, error)
 	// GetMeeting returns the meeting with id, live or ended; ErrNotFound
 	// when there is none.
@@ -103,7 +104,9 @@ type Meetings interface {
 	// AddMediaSource stores a source of a joined member. ErrConflict when
 	// the meeting has a source with the same SSRC already, or any live
 	// meeting has one with the same address and SSRC; ErrNotFound when the
-	// meeting or user does not exist.
+	// meeting or user does not exist, and also when the meeting is not live
+	// or the user is not a joined member of it (an IPv4-mapped IPv6 address
+	// is stored as the IPv4 one).
 	AddMediaSource(ctx context.Context, id int64, s MediaSource) error
 	// RemoveMediaSource deletes the source with ssrc of user on track;
 	// ErrNotFound when there is none.

@@ -11,11 +11,11 @@ import (
 	"huddle/storage"
 )
 
-// msg returns a message from sender to to, a user or a group conversation
-// ("g:…"), with client_msg_id id.
+// msg returns a message from sender to to, a user, or a group's or a
+// meeting's conversation ("g:…", "m:…"), with client_msg_id id.
 func msg(sender, to, id string) storage.Message {
 	m := storage.Message{Sender: sender, ClientMsgID: id, Body: "body of " + id, Created: at(time.Minute)}
-	if strings.HasPrefix(to, "g:") {
+	if strings.HasPrefix(to, "g:") || strings.HasPrefix(to, "m:") {
 		m.Conversation = to
 	} else {
 		m.Conversation, m.Recipient = storage.PrivateConversation(sender, to), to

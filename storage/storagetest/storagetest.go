@@ -63,6 +63,17 @@ func Run(t *testing.T, open Opener) {
 		{"FileGroupDelete", testFileGroupDelete},
 		{"UsedBytes", testUsedBytes},
 		{"IsMember", testIsMember},
+		{"MeetingCreate", testMeetingCreate},
+		{"MeetingLiveGroup", testMeetingLiveGroup},
+		{"MeetingEnd", testMeetingEnd},
+		{"LiveMeetings", testLiveMeetings},
+		{"MeetingMembers", testMeetingMembers},
+		{"MeetingMemberLeaves", testMeetingMemberLeaves},
+		{"UserMeetings", testUserMeetings},
+		{"MediaSources", testMediaSources},
+		{"MeetingBadValues", testMeetingBadValues},
+		{"MeetingChat", testMeetingChat},
+		{"MeetingsReopen", testMeetingsReopen},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -19,7 +19,7 @@ const (
 )
 
 // scanFile reads a row of fileRecord.
-func scanFile(row interface{ Scan(...any) error }, f *storage.File) error {
+func scanFile(row rowScanner, f *storage.File) error {
 	return row.Scan(&f.ID, &f.SHA256, &f.Name, &f.Type, &f.Size, &f.Sender, &f.Receiver, &f.GroupID, &f.Group, &f.Created)
 }
 

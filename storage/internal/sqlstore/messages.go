@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -102,8 +101,8 @@ func (c *seqCache) forget(msgs []storage.Message) {
 
 // checkMessage rejects what only a caller's bug produces: a conversation id
 // that does not name the conversation between sender and recipient, or a
-// group's with a recipient. An empty client_msg_id would make every later
-// one a duplicate.
+// group's or a meeting's with a recipient. An empty client_msg_id would make
+// every later one a duplicate.
 func checkMessage(m *storage.Message) error {
 	if m.ClientMsgID == "" {
 		return errors.New("empty client_msg_id")
@@ -114,11 +113,21 @@ func checkMessage(m *storage.Message) error {
 		}
 		return nil
 	}
-	id, err := strconv.ParseInt(strings.TrimPrefix(m.Conversation, "g:"), 10, 64)
-	if err != nil || storage.GroupConversation(id) != m.Conversation {
-		return fmt.Errorf("conversation %q without a recipient is not a group's", m.Conversation)
+	if !isShared(m.Conversation) {
+		return fmt.Errorf("conversation %q without a recipient is not a group's or a meeting's", m.Conversation)
 	}
 	return nil
+}
+
+// isShared reports whether conv is the conversation of a group ("g:17") or
+// of a meeting ("m:42"), spelled as the storage package spells it. Neither
+// has a recipient, and AppendMessages creates no read markers for them.
+func isShared(conv string) bool {
+	if len(conv) < 2 {
+		return false
+	}
+	id, err := strconv.ParseInt(conv[2:], 10, 64)
+	return err == nil && (conv == storage.GroupConversation(id) || conv == storage.MeetingConversation(id))
 }
 
 // sentKey is what makes a message unique besides its place.
