@@ -14,10 +14,10 @@ const maxFeedback = 4
 // handleRTCP applies the RTCP rules to a compound packet that came muxed on
 // the RTP port or on the RTCP port (from port+1 of a registered address).
 //
-// It walks the compound with pion's header parser and reads the SSRCs it
-// needs from the fixed offsets, instead of rtcp.Unmarshal, which allocates
-// every report: the relay forwards the datagram unchanged, so it needs the
-// framing checked, not the bodies decoded.
+// It first walks the compound with pion's header parser (no allocation)
+// and reads the SSRCs it needs from fixed offsets, so that RTCP from
+// unknown peers costs nothing more; only RTCP from a registered peer is
+// then fully parsed with rtcp.Unmarshal before it is forwarded unchanged.
 func (w *worker) handleRTCP(b []byte, from netip.AddrPort, muxed bool, now int64) {
 	w.c.rtcpIn++
 	peer := from
@@ -77,26 +77,40 @@ func (w *worker) handleRTCP(b []byte, from netip.AddrPort, muxed bool, now int64
 		off += size
 	}
 
-	handled := false
+	var src *source
 	if senderInfo && !mixed {
-		if s, ok := w.r.sources.load(shardOf(peer, sender), srcKey{peer, sender}); ok {
-			handled = true
-			if s.bucket.take(now) {
-				t := &s.m.view.Load().tracks[s.Track]
-				w.fanOut(b, s, t, t.mcastRTCP)
-			} else {
-				w.c.rateLimited++
-				s.m.counts[w.id].rateLimited.Add(1)
-			}
+		src, _ = w.r.sources.load(shardOf(peer, sender), srcKey{peer, sender})
+	}
+	var refs []subRef
+	if nfb > 0 {
+		refs, _ = w.r.subs.load(shardOf(peer, 0), peer)
+	}
+	if src == nil && refs == nil {
+		w.c.unregistered++
+		return
+	}
+	// From a registered peer: check the bodies too before anything goes
+	// out. This allocates, but only for RTCP of registered peers (a few
+	// packets per second per stream, RFC 3550 §6.2); junk was dropped
+	// above without it.
+	if _, err := rtcp.Unmarshal(b); err != nil {
+		w.c.malformed++
+		return
+	}
+	handled := false
+	if src != nil {
+		handled = true
+		if src.bucket.take(now) {
+			t := &src.m.view.Load().tracks[src.Track]
+			w.fanOut(b, src, t, t.mcastRTCP)
+		} else {
+			w.c.rateLimited++
+			src.m.counts[w.id].rateLimited.Add(1)
 		}
 	}
-	if nfb > 0 {
-		if refs, ok := w.r.subs.load(shardOf(peer, 0), peer); ok {
-			for _, ssrc := range feedback[:nfb] {
-				if w.routeFeedback(b, refs, ssrc) {
-					handled = true
-				}
-			}
+	for _, ssrc := range feedback[:nfb] {
+		if w.routeFeedback(b, refs, ssrc) {
+			handled = true
 		}
 	}
 	if !handled {
