@@ -84,14 +84,24 @@ func (m *Meeting) memberID(name string) uint32 {
 	return id
 }
 
+// checkEndpoint checks a registration's track and address: unicast IPv4
+// with a port below 65535 (RTCP comes from and goes to port+1).
+func checkEndpoint(what string, track int, a netip.AddrPort) error {
+	if track < 0 || track >= Tracks {
+		return fmt.Errorf("media: track %d is outside 0..%d", track, Tracks-1)
+	}
+	ip := a.Addr().Unmap()
+	if !a.IsValid() || !ip.Is4() || ip.IsMulticast() || ip.IsUnspecified() || a.Port() == 0 || a.Port() == 65535 {
+		return fmt.Errorf("media: %s address %v is not unicast IPv4 with a port in 1..65534", what, a)
+	}
+	return nil
+}
+
 // Register adds a source. Registering the same source again (same track,
 // address, SSRC and member) updates its payload type.
 func (m *Meeting) Register(s Source) error {
-	if s.Track < 0 || s.Track >= Tracks {
-		return fmt.Errorf("media: track %d is outside 0..%d", s.Track, Tracks-1)
-	}
-	if !s.Addr.IsValid() || s.Addr.Port() == 0 || s.Addr.Port() == 65535 {
-		return fmt.Errorf("media: source address %v is not an address with a port below 65535", s.Addr)
+	if err := checkEndpoint("source", s.Track, s.Addr); err != nil {
+		return err
 	}
 	s.Addr = normal(s.Addr)
 	r := m.r
@@ -153,14 +163,8 @@ func (m *Meeting) dropSources(drop func(*source) bool) int {
 // Subscribe makes the relay send the track to s.Addr; idempotent for the
 // same (Conn, Track, Addr).
 func (m *Meeting) Subscribe(s Subscriber) error {
-	if s.Track < 0 || s.Track >= Tracks {
-		return fmt.Errorf("media: track %d is outside 0..%d", s.Track, Tracks-1)
-	}
-	if !s.Addr.IsValid() || s.Addr.Port() == 0 || s.Addr.Port() == 65535 {
-		return fmt.Errorf("media: subscriber address %v is not an address with a port below 65535", s.Addr)
-	}
-	if !s.Addr.Addr().Unmap().Is4() || s.Addr.Addr().IsMulticast() {
-		return fmt.Errorf("media: subscriber address %v is not unicast IPv4", s.Addr)
+	if err := checkEndpoint("subscriber", s.Track, s.Addr); err != nil {
+		return err
 	}
 	s.Addr = normal(s.Addr)
 	r := m.r
