@@ -76,9 +76,14 @@ func callFailure(callee, reason string) string {
 	return "the call ended"
 }
 
+// callEndGrace is how long waitAnswer waits after meeting.ended of the
+// call for the call.ended push that says why (the server sends both).
+const callEndGrace = time.Second
+
 // waitAnswer reads pushes until the call is answered or has ended.
 func waitAnswer(ctx context.Context, c *client.Client, call protocol.CallInfo) (callResult, error) {
 	res := callResult{CallInfo: call}
+	var ended <-chan time.Time // after meeting.ended, while waiting for call.ended
 	for {
 		select {
 		case p := <-c.Pushes():
@@ -97,11 +102,13 @@ func waitAnswer(ctx context.Context, c *client.Client, call protocol.CallInfo) (
 				}
 			case protocol.PushMeetingEnded:
 				var e protocol.MeetingEvent
-				if json.Unmarshal(p.Data, &e) == nil && e.Meeting == call.Meeting {
-					res.Reason = protocol.CallHangup
-					return res, nil
+				if json.Unmarshal(p.Data, &e) == nil && e.Meeting == call.Meeting && ended == nil {
+					ended = time.After(callEndGrace)
 				}
 			}
+		case <-ended:
+			res.Reason = protocol.CallHangup
+			return res, nil
 		case <-c.Done():
 			return res, c.Err()
 		case <-ctx.Done():

@@ -103,11 +103,14 @@ func startE2E(t *testing.T) *e2e {
 	data := t.TempDir()
 	// Friends hear of going offline at once, so that the tests can expect
 	// presence pushes exactly (huddled waits actors.presence_grace by default).
+	// The relay takes a free port rather than 7702, so that test servers can
+	// run side by side, and an unanswered call ends after 3s rather than 30s.
 	config := filepath.Join(t.TempDir(), "huddled.yaml")
-	if err := os.WriteFile(config, []byte("actors:\n  presence_grace: 0s\n"), 0o600); err != nil {
+	yaml := "actors:\n  presence_grace: 0s\nmedia:\n  port: 0\nmeetings:\n  ring_timeout: 3s\n"
+	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.args = []string{"--config", config, "--listen", e.addr, "--http", freePort(t),
+	e.args = []string{"--config", config, "--listen", e.addr, "--http", freePort(t), "--media-ip", "127.0.0.1",
 		"--store", "sqlite:" + filepath.Join(data, "huddle.db"), "--data", data}
 	t.Cleanup(func() {
 		if e.server != nil && e.server.Process != nil && e.server.ProcessState == nil {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,7 +220,7 @@ func (a *app) prepareSubscribe(ctx context.Context, c *client.Client, meeting in
 			return rs, err
 		}
 		r := newReceiver(track, conn, relay.Addr(), dir)
-		r.onText = func(track, text string) { a.note("[%s] %s", track, printable(text)) }
+		r.onText = func(track, text string) { a.note("[%s] %s", track, printable(t140Text(text))) }
 		r.onWarn = func(track string, err error) { a.warn(track+" packet not written", err) }
 		rs = append(rs, r)
 		if err := c.MediaSubscribe(rctx, meeting, track, localAddrPort(conn)); err != nil {
@@ -227,4 +228,14 @@ func (a *app) prepareSubscribe(ctx context.Context, c *client.Client, meeting in
 		}
 	}
 	return rs, nil
+}
+
+// t140Text tidies a T.140 payload (RFC 4103) for a terminal: the
+// zero-width no-break space T.140 sends as a keep-alive is dropped, line
+// separators become newlines, and the line ends of the last line go.
+func t140Text(s string) string {
+	s = strings.ReplaceAll(s, "\uFEFF", "")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\u2028", "\n")
+	return strings.TrimRight(s, "\r\n")
 }

@@ -412,7 +412,7 @@ func TestSubscribeText(t *testing.T) {
 	relay.mu.Lock()
 	to := relay.subs[protocol.TrackCaption][0]
 	relay.mu.Unlock()
-	b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: protocol.PayloadT140, SSRC: 5}, Payload: []byte("hello\x1b[2J")}).Marshal()
+	b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: protocol.PayloadT140, SSRC: 5}, Payload: []byte("alice: hello\x1b[2J\r\n")}).Marshal()
 	rtcp := []byte{0x80, 200, 0, 1, 0, 0, 0, 5}
 	for _, p := range [][]byte{b, rtcp} {
 		if _, err := relay.conn.WriteToUDPAddrPort(p, to); err != nil {
@@ -420,7 +420,7 @@ func TestSubscribeText(t *testing.T) {
 		}
 	}
 	r := <-done
-	if r.code != 0 || !strings.Contains(r.stderr, "huddle: [caption] hello\uFFFD[2J\n") || !strings.Contains(r.stdout, "caption  1 packets  ") {
+	if r.code != 0 || !strings.Contains(r.stderr, "huddle: [caption] alice: hello\uFFFD[2J\n") || !strings.Contains(r.stdout, "caption  1 packets  ") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
