@@ -49,11 +49,7 @@ func closedAddr(t *testing.T) string {
 }
 
 func TestUsageErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want string // in stderr
-	}{
+	tests := []usageCase{
 		{"no command", nil, "no command"},
 		{"unknown command", []string{"bogus"}, `unknown command "bogus"`},
 		{"group without subcommand", []string{"friend"}, "missing subcommand"},
@@ -97,6 +93,19 @@ func TestUsageErrors(t *testing.T) {
 		{"group without subcommand", []string{"group"}, "missing subcommand"},
 		{"unread with argument", []string{"unread", "bob"}, "unexpected argument"},
 	}
+	checkUsageErrors(t, tests)
+}
+
+// usageCase is a command line that must be a usage error: exit 2, with
+// want in stderr and no result on stdout.
+type usageCase struct {
+	name string
+	args []string
+	want string // in stderr
+}
+
+func checkUsageErrors(t *testing.T, tests []usageCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			isolate(t)

@@ -43,14 +43,20 @@ func (a *app) printStats(stats []trackStats) error {
 	})
 }
 
-// mediaIP is the IP media sockets are opened on.
-func mediaIP(c *client.Client) (netip.Addr, error) {
+// joinMedia joins the meeting (publishing and subscribing need a joined
+// member; joining again is harmless) and returns the reply with the IP
+// media sockets are to be opened on.
+func joinMedia(ctx context.Context, c *client.Client, meeting int64) (protocol.MeetingJoinReply, netip.Addr, error) {
+	j, err := c.MeetingJoin(ctx, meeting)
+	if err != nil {
+		return j, netip.Addr{}, err
+	}
 	ip := c.LocalAddr()
 	if !ip.Is4() {
-		return ip, &cliError{code: protocol.CodeBadRequest,
+		return j, ip, &cliError{code: protocol.CodeBadRequest,
 			msg: fmt.Sprintf("media needs an IPv4 control connection, not %v: use an IPv4 --server address", ip)}
 	}
-	return ip, nil
+	return j, ip, nil
 }
 
 // listenUDP opens a UDP socket on ip with a port the system picks.
@@ -127,9 +133,16 @@ func cmdMeetingSource(ctx context.Context, a *app, cl *cmdLine) error {
 		if err := c.MediaRegister(ctx, id, *track, src, ssrc.v); err != nil {
 			return err
 		}
-		return a.print(map[string]any{"meeting": id, "track": *track, "source": src.String(), "ssrc": ssrc.v, "relay": relay.String()},
+		if err := a.print(map[string]any{"meeting": id, "track": *track, "source": src.String(), "ssrc": ssrc.v, "relay": relay.String()},
 			"registered %s source %s (ssrc %d) in meeting %d: send RTP (payload type %d) to %s",
-			*track, src, ssrc.v, id, protocol.PayloadType(*track), relay)
+			*track, src, ssrc.v, id, protocol.PayloadType(*track), relay); err != nil {
+			return err
+		}
+		if *track == protocol.TrackAudio {
+			a.note("for example: ffmpeg -re -i in.wav -c:a libopus -f rtp -ssrc %d -payload_type %d 'rtp://%s?localport=%d'",
+				ssrc.v, protocol.PayloadOpus, relay, src.Port())
+		}
+		return nil
 	})
 }
 

@@ -136,11 +136,7 @@ func cmdMeetingPublish(ctx context.Context, a *app, cl *cmdLine) error {
 func (a *app) preparePublish(ctx context.Context, c *client.Client, meeting int64, pubs []*publication) ([]netip.AddrPort, error) {
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	j, err := c.MeetingJoin(rctx, meeting)
-	if err != nil {
-		return nil, err
-	}
-	ip, err := mediaIP(c)
+	j, ip, err := joinMedia(rctx, c, meeting)
 	if err != nil {
 		return nil, err
 	}

@@ -201,11 +201,7 @@ func cmdMeetingSubscribe(ctx context.Context, a *app, cl *cmdLine) error {
 func (a *app) prepareSubscribe(ctx context.Context, c *client.Client, meeting int64, dir string) ([]*receiver, error) {
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	j, err := c.MeetingJoin(rctx, meeting)
-	if err != nil {
-		return nil, err
-	}
-	ip, err := mediaIP(c)
+	j, ip, err := joinMedia(rctx, c, meeting)
 	if err != nil {
 		return nil, err
 	}

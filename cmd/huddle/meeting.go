@@ -29,7 +29,7 @@ func meetingCommands() []command {
 		{"meeting caption", "ID TEXT", "send a live caption to a meeting", meetingText((*client.Client).MeetingCaption)},
 		{"meeting source", "ID --track audio|video|screen|text|caption --from IP:PORT --ssrc N", "register an external RTP sender such as ffmpeg; prints where it must send", cmdMeetingSource},
 		{"meeting publish", "ID [--audio F.ogg] [--video F.ivf] [--screen F.ivf] [--loop]", "send Ogg/Opus and IVF/VP8 files into a meeting as RTP", cmdMeetingPublish},
-		{"meeting subscribe", "ID [--out DIR] [--duration DUR]", "receive a meeting's tracks into DIR/audio.ogg, video.ivf, screen.ivf", cmdMeetingSubscribe},
+		{"meeting subscribe", "ID [--out DIR] [--duration DUR]", "receive a meeting's tracks into DIR/audio.ogg, video.ivf, screen.ivf (files only for tracks that carried media; text and captions go to stderr)", cmdMeetingSubscribe},
 	}
 }
 

@@ -17,11 +17,7 @@ func TestMeetingUsageErrors(t *testing.T) {
 	if err := os.WriteFile(notOgg, []byte("not an ogg file at all, sorry"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name string
-		args []string
-		want string // in stderr
-	}{
+	tests := []usageCase{
 		{"create without name", []string{"meeting", "create"}, "missing argument"},
 		{"join without id", []string{"meeting", "join"}, "missing argument"},
 		{"join bad id", []string{"meeting", "join", "x"}, `meeting ID must be a positive number, not "x"`},
@@ -60,18 +56,7 @@ func TestMeetingUsageErrors(t *testing.T) {
 		{"call accept bad id", []string{"call", "accept", "bob"}, "positive number"},
 		{"call decline without id", []string{"call", "decline"}, "missing argument"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			isolate(t)
-			code, stdout, stderr := huddle(t, "", tt.args...)
-			if code != 2 || !strings.Contains(stderr, tt.want) {
-				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
-			}
-			if strings.Contains(stdout, "{") {
-				t.Fatalf("stdout %q on a usage error", stdout)
-			}
-		})
-	}
+	checkUsageErrors(t, tests)
 }
 
 // strictType is the payload the server decodes for each meeting request.
