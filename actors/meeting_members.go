@@ -204,11 +204,13 @@ func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) 
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
 		return protocol.Empty{}, a.hub.store.EndMeeting(sctx, id, now)
 	}, func(_ actor.Context, data any) any {
+		// call.ended first: it says why, and a client may stop at
+		// meeting.ended.
 		present := slices.Collect(a.present())
-		a.push(protocol.PushMeetingEnded, protocol.MeetingEvent{Meeting: id, Name: a.st.m.Name, Host: a.st.m.Host, By: by}, slices.Values(present))
 		if a.st.m.Kind == storage.KindCall {
 			a.push(protocol.PushCallEnded, protocol.CallEnded{Meeting: id, Reason: reason, By: by}, slices.Values(present))
 		}
+		a.push(protocol.PushMeetingEnded, protocol.MeetingEvent{Meeting: id, Name: a.st.m.Name, Host: a.st.m.Host, By: by}, slices.Values(present))
 		a.st.relay.Close()
 		a.st.relay = nil
 		a.hub.pool.release(a.st.m.Group, a.st.m.Ports)

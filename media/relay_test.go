@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -219,5 +220,27 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPortInUse: a second relay on the same port is refused rather than
+// sharing it through SO_REUSEPORT.
+func TestPortInUse(t *testing.T) {
+	r1 := startRelay(t, nil)
+	cfg := testConfig()
+	cfg.Port = int(r1.Addr().Port())
+	if r2, err := Start(cfg); err == nil {
+		r2.Close()
+		t.Fatalf("a second relay started on port %d", cfg.Port)
+	}
+	plain, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	cfg.Port = plain.LocalAddr().(*net.UDPAddr).Port - 1 // the RTCP port is taken
+	if r3, err := Start(cfg); err == nil {
+		r3.Close()
+		t.Fatalf("a relay started with its RTCP port %d taken", cfg.Port+1)
 	}
 }

@@ -71,6 +71,18 @@ func (r *Relay) setOptions(s *sock) error {
 	return nil
 }
 
+// unused checks that no other socket has port, by binding it for a moment
+// without SO_REUSEPORT: SO_REUSEPORT would let a second relay (another
+// huddled of the same user) share the port silently, and the kernel would
+// split the senders' packets between the two.
+func (r *Relay) unused(port int) error {
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.IP, uint16(port))))
+	if err != nil {
+		return fmt.Errorf("port %d is in use (another huddled?): %w", port, err)
+	}
+	return c.Close()
+}
+
 // bindAll binds Workers sockets on the RTP port and Workers on port+1. With
 // port 0 it lets the kernel pick the RTP port and tries again until the
 // port above it is free too.
@@ -99,10 +111,20 @@ func (r *Relay) bindPair(port int) ([]*sock, error) {
 		}
 		return nil, err
 	}
+	if port != 0 {
+		if err := r.unused(port); err != nil {
+			return fail(err)
+		}
+	}
 	for i := range 2 * n {
 		p := port
 		if i >= n {
 			p = port + 1
+		}
+		if i == n {
+			if err := r.unused(p); err != nil {
+				return fail(err)
+			}
 		}
 		s, err := r.listen(p)
 		if err != nil {

@@ -173,7 +173,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errFiles := s.files.Shutdown(ctx)
 		errHub := s.hub.Shutdown(ctx)
 		errNet := s.net.Stop(context.WithoutCancel(ctx))
+		rs := s.relay.Stats()
 		errRelay := s.relay.Close()
+		s.log.Info("relay stopped", "received", rs.Received, "forwarded", rs.Forwarded,
+			"unregistered", rs.Unregistered, "malformed", rs.Malformed, "wrong_payload", rs.WrongPayload,
+			"oversize", rs.Oversize, "rate_limited", rs.RateLimited, "send_errors", rs.SendErrors,
+			"rtcp_in", rs.RTCPIn, "feedback_routed", rs.FeedbackRouted, "restarts", rs.Restarts)
 		errStore := s.store.Close()
 		s.stopErr = errors.Join(errFiles, errHub, errNet, errRelay, errStore)
 		s.log.Info("server stopped", "err", s.stopErr)

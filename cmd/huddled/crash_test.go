@@ -52,6 +52,8 @@ net:
 auth:
   argon2_memory_kib: 64
   argon2_time: 1
+media:
+  port: 0
 `
 
 // sentKey names a message the way the server deduplicates it.

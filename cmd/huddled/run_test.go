@@ -192,6 +192,7 @@ func TestDataDirectory(t *testing.T) {
 // running, stops it as SIGTERM would, and returns its log.
 func runUntilRunning(t *testing.T, args ...string) string {
 	t.Helper()
+	args = append([]string{"--config", anyMediaPort(t)}, args...)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs := &proc.Buffer{}
@@ -212,6 +213,18 @@ func runUntilRunning(t *testing.T, args ...string) string {
 		t.Fatalf("huddled exited with %d after the stop:\n%s", c, logs)
 	}
 	return logs.String()
+}
+
+// anyMediaPort writes a configuration file that lets the relay pick free
+// ports, so that tests do not need the default 7702 (and do not stop
+// because a huddled of someone else's holds it).
+func anyMediaPort(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "media.yaml")
+	if err := os.WriteFile(path, []byte("media:\n  port: 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // The startup log gives one connection capacity: every max_conns it
