@@ -56,6 +56,7 @@ var scenarios = map[string]scenario{
 	"chat":    {"durable private messages, each sender to its own online peer", chatFlags},
 	"fanout":  {"messages to one group, counted as pushes at its online members", fanoutFlags},
 	"file":    {"one file up and down the data channel, next to plain net/http", fileFlags},
+	"media":   {"RTP through the relay, one publisher and K subscribers per meeting", mediaFlags},
 }
 
 // usageError is a bad command line: exit status 2.

@@ -45,6 +45,8 @@ func TestScenarios(t *testing.T) {
 		{"chat", []string{"chat", "--clients", "3", "--pipeline", "2", "--duration", "300ms"}},
 		{"fanout", []string{"fanout", "--members", "4", "--senders", "2", "--pipeline", "2", "--duration", "300ms", "--size", "40"}},
 		{"file", []string{"file", "--size", "4MiB"}},
+		// Paced below the test server's media.source_rate (2000/s).
+		{"media", []string{"media", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := bench(t, append([]string{"--server", addr, "--json"}, tc.args...)...)
@@ -79,6 +81,13 @@ func TestScenarios(t *testing.T) {
 				}
 				if res.FileBytes != 4<<20 || res.SHA256Seconds <= 0 {
 					t.Fatalf("file: %+v", res)
+				}
+			case "media":
+				// Packets went through the relay to the subscribers, none
+				// more than once, and their latency was measured.
+				if res.Sent <= 0 || res.Received <= 0 || res.Received > res.Sent*int64(res.Fanout) ||
+					res.Loss == nil || res.Meetings != 2 || res.Fanout != 3 || res.P50ms <= 0 || res.P99ms < res.P50ms {
+					t.Fatalf("media: %+v", res)
 				}
 			case "fanout":
 				// Every acked message reached every member; the senders'
@@ -124,6 +133,9 @@ func TestUsageErrors(t *testing.T) {
 		{"file", "--size", "0"},
 		{"file", "--size", "1TB"},
 		{"file", "--server-pid", "-1"},
+		{"media", "--fanout", "0"},
+		{"media", "--rate", "-1"},
+		{"media", "--size", "4"},
 	} {
 		if code, _, _ := bench(t, args...); code != 2 {
 			t.Errorf("huddle-bench %q: exit %d, want 2", args, code)
@@ -172,6 +184,30 @@ func TestRSSSlope(t *testing.T) {
 		if got := rssSlope(tc.steps); got != tc.want {
 			t.Errorf("rssSlope(%v) = %v, want %v", tc.steps, got, tc.want)
 		}
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	// Every bucket starts where the one before ends.
+	for i := range histBuckets - 1 {
+		if lo, hi := histLow(i), histLow(i+1); hi <= lo || histBucket(lo) != i || histBucket(hi-1) != i {
+			t.Fatalf("bucket %d: [%d, %d) maps to %d and %d", i, lo, hi, histBucket(lo), histBucket(hi-1))
+		}
+	}
+	var h histogram
+	for v := int64(1); v <= 1000; v++ {
+		h.add(v * 1000) // 1 µs … 1 ms
+	}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{0.5, 500 * time.Microsecond}, {0.99, 990 * time.Microsecond}, {1, time.Millisecond}} {
+		if got := h.percentile(tc.p); got < tc.want*97/100 || got > tc.want*103/100 {
+			t.Errorf("percentile(%v) = %v, want %v within 3%%", tc.p, got, tc.want)
+		}
+	}
+	if got := (&histogram{}).percentile(0.5); got != 0 {
+		t.Errorf("empty histogram: %v", got)
 	}
 }
 

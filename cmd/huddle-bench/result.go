@@ -66,6 +66,21 @@ type result struct {
 	SHA256MiBPerSec float64       `json:"client_sha256_mib_per_sec,omitempty"`
 	Upload          *fileTransfer `json:"upload,omitempty"`
 	Download        *fileTransfer `json:"download,omitempty"`
+
+	// media: packets the publishers sent and the subscribers received,
+	// the share lost on the way (1 − received/(sent × fanout)), and the CPU
+	// time the server and the bench used while the packets moved; ops are
+	// the received packets, the latency is what the relay and loopback add.
+	Meetings         int      `json:"meetings,omitempty"`
+	Fanout           int      `json:"fanout,omitempty"`
+	RatePerPublisher int      `json:"rate_per_publisher,omitempty"`
+	Sent             int64    `json:"sent,omitempty"`
+	Received         int64    `json:"received,omitempty"`
+	Loss             *float64 `json:"loss,omitempty"`
+	P999ms           float64  `json:"p999_ms,omitempty"`
+	ServerCPUSeconds float64  `json:"server_cpu_s,omitempty"`
+	ServerCPUms1k    float64  `json:"server_cpu_ms_per_1k_packets,omitempty"`
+	BenchCPUSeconds  float64  `json:"bench_cpu_s,omitempty"`
 }
 
 func (r result) print(w io.Writer, asJSON bool) error {
@@ -106,7 +121,18 @@ func (r result) print(w io.Writer, asJSON bool) error {
 		row("dropped pushes", strconv.FormatInt(r.Dropped, 10))
 		row("disconnects", strconv.FormatInt(r.Disconnects, 10))
 	}
-	if r.ServerPID > 0 {
+	if r.Loss != nil {
+		row("meetings × fanout", fmt.Sprintf("%d × %d", r.Meetings, r.Fanout))
+		row("payload size", fmt.Sprintf("%d bytes", r.SizeBytes))
+		row("packets", fmt.Sprintf("%d sent, %d received, loss %.4f%%", r.Sent, r.Received, 100**r.Loss))
+		row("latency p99.9", fmt.Sprintf("%.3f ms", r.P999ms))
+		row("bench CPU", fmt.Sprintf("%.2f s", r.BenchCPUSeconds))
+		if r.ServerPID > 0 {
+			row("server pid", strconv.Itoa(r.ServerPID))
+			row("server CPU", fmt.Sprintf("%.2f s, %.3f ms per 1,000 packets received", r.ServerCPUSeconds, r.ServerCPUms1k))
+		}
+	}
+	if r.ServerPID > 0 && r.Loss == nil { // media reports CPU time, not RSS
 		row("server pid", strconv.Itoa(r.ServerPID))
 		row("server RSS at start", mib(r.RSSStartBytes))
 	}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"huddle/client"
+	"huddle/protocol"
+)
+
+// mediaSettle is how long the bench waits, after the publishers stopped,
+// for packets still on their way through the relay.
+const mediaSettle = 300 * time.Millisecond
+
+// mediaFlags: --meetings meetings, each with one publisher (its host) and
+// --fanout subscribers, each its own user on its own connection, joined and
+// subscribed to the audio track on its own UDP socket. Every publisher
+// registers a UDP source and sends RTP stamped with its send time; ops are
+// the packets the subscribers receive (forwarded packets/s) and the latency
+// is receive time − send time, what the relay and loopback add. The relay
+// also sends every packet to the meeting's multicast group, which nobody in
+// the bench listens to.
+func mediaFlags(fs *flag.FlagSet) runFunc {
+	meetings := fs.Int("meetings", 1, "meetings, each with one publisher")
+	fanout := fs.Int("fanout", 10, "subscribers per meeting, each its own user, connection and UDP socket")
+	rate := fs.Int("rate", 0, "packets/s per publisher (0: as fast as the bench can send them)")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	size := fs.Int("size", 160, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
+	pid := serverPIDFlag(fs)
+	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
+		switch {
+		case *meetings < 1 || *fanout < 1:
+			return result{}, usagef("--meetings and --fanout must be at least 1")
+		case *rate < 0 || *duration <= 0:
+			return result{}, usagef("--rate must not be negative, --duration must be positive")
+		case *size < mediaStamp || *size > 1400:
+			return result{}, usagef("--size must be %d to 1400 bytes", mediaStamp)
+		case *pid < 0:
+			return result{}, usagef("--server-pid must not be negative")
+		}
+		users := *meetings * (*fanout + 1)
+		if err := checkConns(2*users, 0); err != nil { // a connection and a UDP socket each
+			return result{}, err
+		}
+		srv := findServer(g.server, *pid, progress)
+		accts, err := newAccounts(ctx, g.server, users, true, progress)
+		if err != nil {
+			return result{}, err
+		}
+		conns, err := openAll(ctx, g.server, users, accts)
+		defer closeAll(conns)
+		if err != nil {
+			return result{}, err
+		}
+		ms := make([]*benchMeeting, *meetings)
+		defer func() { endMeetings(ms) }()
+		if err := setupMeetings(ctx, ms, conns, accts, *fanout, *size, progress); err != nil {
+			return result{}, err
+		}
+		return runMedia(ctx, ms, srv, *rate, *duration, *size, progress)
+	}
+}
+
+// benchMeeting is one meeting of the scenario: its host publishes, the
+// subscribers receive. Users conns[k*(fanout+1)] host meeting k, the next
+// fanout users subscribe to it.
+type benchMeeting struct {
+	id   int64
+	host *client.Client
+	pub  *publisher
+	subs []*receiver
+}
+
+func setupMeetings(ctx context.Context, ms []*benchMeeting, conns []*client.Client, accts []account, fanout, size int, progress io.Writer) error {
+	start := time.Now()
+	progressf(progress, "setting up %d meetings with %d subscribers each", len(ms), fanout)
+	run := randomHex(3)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(setupWorkers)
+	for k := range ms {
+		first := k * (fanout + 1)
+		g.Go(func() error {
+			m, err := setupMeeting(ctx, fmt.Sprintf("bench %s %d", run, k), conns[first], conns[first+1:first+1+fanout],
+				accts[first+1:first+1+fanout], size)
+			ms[k] = m
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	progressf(progress, "set up %d meetings in %v", len(ms), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// setupMeeting creates a meeting hosted by host, invites subs' users, joins
+// each and subscribes it to the audio track on a socket of its own, and
+// registers the host's source. What it returns is for endMeetings to free
+// even when it fails.
+func setupMeeting(ctx context.Context, name string, host *client.Client, subs []*client.Client, accts []account, size int) (*benchMeeting, error) {
+	info, err := host.MeetingCreate(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("create meeting: %w", err)
+	}
+	m := &benchMeeting{id: info.Meeting, host: host}
+	names := make([]string, len(accts))
+	for i, a := range accts {
+		names[i] = a.name
+	}
+	for batch := range slices.Chunk(names, protocol.MaxMeetingInvite) {
+		if _, err := host.MeetingInvite(ctx, m.id, batch...); err != nil {
+			return m, fmt.Errorf("invite %d users to meeting %d: %w", len(batch), m.id, err)
+		}
+	}
+	jr, err := host.MeetingJoin(ctx, m.id)
+	if err != nil {
+		return m, fmt.Errorf("host joins meeting %d: %w", m.id, err)
+	}
+	relay, err := netip.ParseAddrPort(jr.Relay[protocol.TrackAudio])
+	if err != nil {
+		return m, fmt.Errorf("meeting %d's audio relay %q: %w", m.id, jr.Relay[protocol.TrackAudio], err)
+	}
+	for _, c := range subs {
+		if _, err := c.MeetingJoin(ctx, m.id); err != nil {
+			return m, fmt.Errorf("join meeting %d: %w", m.id, err)
+		}
+		uc, err := listenUDP(c.LocalAddr().AsSlice())
+		if err != nil {
+			return m, err
+		}
+		m.subs = append(m.subs, &receiver{uc: uc})
+		if err := c.MediaSubscribe(ctx, m.id, protocol.TrackAudio, uc.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+			return m, fmt.Errorf("subscribe to meeting %d: %w", m.id, err)
+		}
+	}
+	uc, err := listenUDP(host.LocalAddr().AsSlice())
+	if err != nil {
+		return m, err
+	}
+	ssrc := rand.Uint32()
+	m.pub = newPublisher(uc, net.UDPAddrFromAddrPort(relay), ssrc, size)
+	if err := host.MediaRegister(ctx, m.id, protocol.TrackAudio, uc.LocalAddr().(*net.UDPAddr).AddrPort(), ssrc); err != nil {
+		return m, fmt.Errorf("register a source in meeting %d: %w", m.id, err)
+	}
+	return m, nil
+}
+
+// endMeetings ends the bench's meetings, so that their multicast groups and
+// ports go back to the server's pool, and closes their sockets.
+func endMeetings(ms []*benchMeeting) {
+	var g errgroup.Group
+	g.SetLimit(setupWorkers)
+	for _, m := range ms {
+		if m == nil {
+			continue
+		}
+		g.Go(func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = m.host.MeetingEnd(ctx, m.id) // best effort: the run's result stands
+			m.close()
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+func (m *benchMeeting) close() {
+	if m.pub != nil {
+		m.pub.uc.Close()
+	}
+	for _, r := range m.subs {
+		r.uc.Close()
+	}
+}
+
+// runMedia sends for d and then waits for the packets still on their way.
+func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rate int, d time.Duration, size int, progress io.Writer) (result, error) {
+	fanout := len(meetings[0].subs)
+	var recvs []*receiver
+	s := &mediaSender{rate: rate}
+	for _, m := range meetings {
+		s.pubs = append(s.pubs, m.pub)
+		recvs = append(recvs, m.subs...)
+	}
+	what := "as fast as they can"
+	if rate > 0 {
+		what = strconv.Itoa(rate) + " packets/s each"
+	}
+	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v", len(meetings), size, fanout, what, d)
+
+	s.start = time.Now()
+	var wg sync.WaitGroup
+	for _, r := range recvs {
+		wg.Go(func() { r.run(s.start, size) })
+	}
+	srvCPU, benchCPU := srv.cpu(), selfCPU()
+	sent, errs, firstErr := s.run(ctx, d)
+	sending := time.Since(s.start)
+	received := settleMedia(ctx, recvs)
+	srvCPU, benchCPU = srv.cpu()-srvCPU, selfCPU()-benchCPU
+	for _, m := range meetings {
+		m.close() // ends the receivers' reads
+	}
+	wg.Wait()
+
+	var lat histogram
+	var bad int64
+	for _, r := range recvs {
+		lat.merge(&r.lat)
+		bad += r.bad
+	}
+	loss := 0.0
+	if sent > 0 {
+		loss = 1 - float64(received)/float64(sent*int64(fanout))
+	}
+	res := result{Scenario: "media", Conns: len(meetings) * (fanout + 1), Unit: "packets/s", SizeBytes: size,
+		Meetings: len(meetings), Fanout: fanout, RatePerPublisher: rate, Sent: sent, Received: received, Loss: &loss,
+		Ops: received, OpsPerSec: float64(received) / sending.Seconds(), Seconds: sending.Seconds(),
+		P50ms: ms(lat.percentile(0.50)), P99ms: ms(lat.percentile(0.99)), P999ms: ms(lat.percentile(0.999)),
+		Errors: errs + bad, BenchCPUSeconds: benchCPU.Seconds()}
+	if firstErr != nil {
+		res.FirstError = firstErr.Error()
+	} else if bad > 0 {
+		res.FirstError = fmt.Sprintf("%d datagrams that were not the bench's RTP", bad)
+	}
+	if srv.pid != 0 {
+		res.ServerPID = srv.pid
+		res.ServerCPUSeconds = srvCPU.Seconds()
+		if received > 0 {
+			res.ServerCPUms1k = srvCPU.Seconds() * 1e3 / (float64(received) / 1e3)
+		}
+	}
+	return res, nil
+}
+
+// settleMedia waits until no packet has arrived for mediaSettle and returns
+// how many did.
+func settleMedia(ctx context.Context, recvs []*receiver) int64 {
+	total := func() int64 {
+		var n int64
+		for _, r := range recvs {
+			n += r.received.Load()
+		}
+		return n
+	}
+	last := total()
+	for {
+		select {
+		case <-ctx.Done():
+			return total()
+		case <-time.After(mediaSettle):
+		}
+		n := total()
+		if n == last {
+			return n
+		}
+		last = n
+	}
+}

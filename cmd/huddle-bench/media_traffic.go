@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"huddle/protocol"
+)
+
+// The media scenario's packets: RTP (version 2, PT 111 as the audio track
+// wants, the publisher's SSRC, seq +1 and timestamp +960 per packet, 20 ms
+// of Opus at 48 kHz) whose payload starts with the send time, nanoseconds
+// since the run's start on the bench's monotonic clock. Publishers and
+// subscribers live in this one process, so send and receive times are read
+// from the same clock.
+
+const (
+	rtpHeaderLen = 12
+	mediaStamp   = 8 // bytes of send time that start the payload
+	// txBatch is the most datagrams one WriteBatch (sendmmsg) carries,
+	// rxBatch the most one ReadBatch (recvmmsg) returns.
+	txBatch = 32
+	rxBatch = 16
+	// udpBuffer is SO_RCVBUF/SO_SNDBUF of the bench's sockets, as udplimit
+	// sets it; Linux caps it at net.core.rmem_max/wmem_max.
+	udpBuffer = 4 << 20
+	// paceTick is how long the paced sender sleeps between rounds.
+	paceTick = 50 * time.Microsecond
+)
+
+// publisher is one meeting's sender: a UDP socket registered as the
+// meeting's audio source, with a batch of packets whose headers are built
+// once.
+type publisher struct {
+	uc    *net.UDPConn
+	pc    *ipv4.PacketConn
+	ms    []ipv4.Message
+	seq   uint16
+	ts    uint32
+	sent  int64
+	phase float64 // s: spreads the paced publishers' sends over a tick
+}
+
+func newPublisher(uc *net.UDPConn, relay *net.UDPAddr, ssrc uint32, size int) *publisher {
+	p := &publisher{uc: uc, pc: ipv4.NewPacketConn(uc), ms: make([]ipv4.Message, txBatch)}
+	for i := range p.ms {
+		b := make([]byte, rtpHeaderLen+size)
+		b[0] = 2 << 6 // version 2, no padding, extension or CSRC
+		b[1] = protocol.PayloadOpus
+		binary.BigEndian.PutUint32(b[8:], ssrc)
+		p.ms[i] = ipv4.Message{Buffers: [][]byte{b}, Addr: relay}
+	}
+	return p
+}
+
+// send sends n ≤ txBatch packets stamped with now in one sendmmsg and
+// returns how many the kernel took.
+func (p *publisher) send(n int, now time.Duration) (int, error) {
+	seq, ts := p.seq, p.ts
+	for i := range n {
+		b := p.ms[i].Buffers[0]
+		binary.BigEndian.PutUint16(b[2:], seq)
+		binary.BigEndian.PutUint32(b[4:], ts)
+		binary.BigEndian.PutUint64(b[rtpHeaderLen:], uint64(now))
+		seq++
+		ts += 960
+	}
+	k, err := p.pc.WriteBatch(p.ms[:n], 0)
+	k = max(k, 0)
+	p.seq += uint16(k)
+	p.ts += 960 * uint32(k)
+	p.sent += int64(k)
+	return k, err
+}
+
+// mediaSender drives every publisher from one goroutine: at rate 0 each
+// sends full batches in turn as fast as the kernel takes them; otherwise
+// each sends what it owes at rate packets/s, checked every paceTick.
+type mediaSender struct {
+	pubs  []*publisher
+	rate  int
+	start time.Time
+}
+
+// run sends until d has passed since s.start or ctx ends, and returns the
+// packets sent and the send errors (the first one kept).
+func (s *mediaSender) run(ctx context.Context, d time.Duration) (sent, errs int64, first error) {
+	count := func(err error) {
+		if err != nil {
+			errs++
+			if first == nil {
+				first = fmt.Errorf("send rtp: %w", err)
+			}
+		}
+	}
+	for i, p := range s.pubs {
+		p.phase = float64(i) / float64(len(s.pubs)) / float64(max(s.rate, 1))
+	}
+	for ctx.Err() == nil {
+		now := time.Since(s.start)
+		if now >= d {
+			break
+		}
+		if s.rate == 0 {
+			for _, p := range s.pubs {
+				_, err := p.send(txBatch, time.Since(s.start))
+				count(err)
+			}
+			continue
+		}
+		for _, p := range s.pubs {
+			owed := int64((now.Seconds()+p.phase)*float64(s.rate)) + 1 - p.sent
+			for owed > 0 {
+				k, err := p.send(int(min(owed, txBatch)), now)
+				count(err)
+				if err != nil {
+					break
+				}
+				owed -= int64(k)
+			}
+		}
+		sleepShort(paceTick)
+	}
+	for _, p := range s.pubs {
+		sent += p.sent
+	}
+	return sent, errs, first
+}
+
+// receiver is one subscriber's UDP socket and what arrived on it. Its
+// goroutine blocks in recvmmsg; Go's poller parks it while the socket is
+// empty, so thousands of them cost only their stacks and buffers.
+type receiver struct {
+	uc       *net.UDPConn
+	received atomic.Int64 // read while the run goes on, to see it settle
+	bad      int64        // datagrams that were not the bench's packets
+	lat      histogram
+}
+
+// run reads until the socket is closed. start is the publishers' clock.
+func (r *receiver) run(start time.Time, size int) {
+	pc := ipv4.NewPacketConn(r.uc)
+	ms := make([]ipv4.Message, rxBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, rtpHeaderLen+size+1)}
+	}
+	for {
+		n, err := pc.ReadBatch(ms, 0)
+		if err != nil {
+			return
+		}
+		now := int64(time.Since(start))
+		good := int64(0)
+		for i := range n {
+			b := ms[i].Buffers[0][:ms[i].N]
+			if len(b) != rtpHeaderLen+size || b[1]&0x7f != protocol.PayloadOpus {
+				r.bad++
+				continue
+			}
+			r.lat.add(now - int64(binary.BigEndian.Uint64(b[rtpHeaderLen:])))
+			good++
+		}
+		r.received.Add(good)
+	}
+}
+
+// listenUDP opens a bench socket on ip with udpBuffer-sized buffers.
+func listenUDP(ip net.IP) (*net.UDPConn, error) {
+	uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip})
+	if err != nil {
+		return nil, fmt.Errorf("open udp socket: %w", err)
+	}
+	_ = uc.SetReadBuffer(udpBuffer) // best effort: capped by the kernel
+	_ = uc.SetWriteBuffer(udpBuffer)
+	return uc, nil
+}
