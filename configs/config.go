@@ -121,6 +121,7 @@ type Media struct {
 	Workers          int           `yaml:"workers"`           // sockets per port (SO_REUSEPORT) with one goroutine each; 0 means one per CPU
 	Batch            int           `yaml:"batch"`             // datagrams per ReadBatch/WriteBatch
 	MaxPacket        int           `yaml:"max_packet"`        // bytes of one datagram at most; larger ones are dropped
+	SocketBuffer     int           `yaml:"socket_buffer"`     // SO_RCVBUF and SO_SNDBUF of each relay socket, bytes; 0 keeps the kernel's
 	SourceRate       int           `yaml:"source_rate"`       // packets per second one source may send
 	SourceBurst      int           `yaml:"source_burst"`      // packets above the rate one source may send at once
 	MulticastRange   string        `yaml:"multicast_range"`   // IPv4 multicast prefix meetings' groups come from
@@ -210,6 +211,7 @@ func DefaultConfig() Config {
 			Workers:          0,
 			Batch:            32,
 			MaxPacket:        1500,
+			SocketBuffer:     4 << 20,
 			SourceRate:       2000,
 			SourceBurst:      500,
 			MulticastRange:   "239.255.0.0/16",
@@ -508,6 +510,9 @@ func (c *Config) Validate() error {
 	}
 	if md.MaxPacket < 64 || md.MaxPacket > 65507 {
 		bad("media.max_packet", "%d is outside 64..65507", md.MaxPacket)
+	}
+	if md.SocketBuffer < 0 || md.SocketBuffer > 1<<30 {
+		bad("media.socket_buffer", "%d is outside 0..1073741824", md.SocketBuffer)
 	}
 	positive("media.source_rate", int64(md.SourceRate))
 	if md.SourceBurst < 1 {

@@ -80,6 +80,7 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"media.batch", func(c *Config) { c.Media.Batch = 0 }},
 		{"media.max_packet", func(c *Config) { c.Media.MaxPacket = 70000 }},
 		{"media.source_rate", func(c *Config) { c.Media.SourceRate = 0 }},
+		{"media.socket_buffer", func(c *Config) { c.Media.SocketBuffer = -1 }},
 		{"media.source_burst", func(c *Config) { c.Media.SourceBurst = 0 }},
 		{"media.multicast_range", func(c *Config) { c.Media.MulticastRange = "10.0.0.0/8" }},
 		{"media.multicast_range", func(c *Config) { c.Media.MulticastRange = "239.255.0.1/32" }},
