@@ -313,11 +313,12 @@ func (m *MediaSubscribe) Validate() error {
 }
 
 // ParseMediaAddr parses an IPv4:PORT of a media source or subscriber: a
-// unicast address and a port from 1 to 65535.
+// unicast address and a port from 1 to 65534.
 func ParseMediaAddr(field, s string) (netip.AddrPort, error) {
 	ap, err := netip.ParseAddrPort(s)
-	if err != nil || !ap.Addr().Is4() || ap.Port() == 0 {
-		return ap, Errorf(CodeBadRequest, "%s must be IPv4:PORT with a port from 1 to 65535", field)
+	if err != nil || !ap.Addr().Is4() || ap.Port() == 0 || ap.Port() == 65535 {
+		// 65535 has no port+1 for RTCP.
+		return ap, Errorf(CodeBadRequest, "%s must be IPv4:PORT with a port from 1 to 65534", field)
 	}
 	if a := ap.Addr(); a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return ap, Errorf(CodeBadRequest, "%s must be a unicast address", field)

@@ -26,6 +26,7 @@ func TestMeetingPayloads(t *testing.T) {
 		{`{"meeting":1,"track":"audio","source":"127.0.0.1:5004","ssrc":4294967295}`, new(MediaRegister), true},
 		{`{"meeting":1,"track":"audio","source":"127.0.0.1:5004","ssrc":4294967296}`, new(MediaRegister), false},
 		{`{"meeting":1,"track":"audio","source":"127.0.0.1:0","ssrc":1}`, new(MediaRegister), false},
+		{`{"meeting":1,"track":"audio","source":"127.0.0.1:65535","ssrc":1}`, new(MediaRegister), false},
 		{`{"meeting":1,"track":"audio","source":"[::1]:5004","ssrc":1}`, new(MediaRegister), false},
 		{`{"meeting":1,"track":"audio","source":"0.0.0.0:5004","ssrc":1}`, new(MediaRegister), false},
 		{`{"meeting":1,"track":"audio","source":"255.255.255.255:5004","ssrc":1}`, new(MediaRegister), false},
