@@ -128,10 +128,12 @@ func (a *meetingActor) join(ctx actor.Context, r *request) {
 		a.hub.reply(r, a.joinReply())
 		return
 	}
-	if a.st.m.Kind == storage.KindCall && mm.Role != storage.MeetingHost && a.st.ring != nil {
-		a.stopRing() // answering a ringing call by joining it
-	}
-	a.setStatus(ctx, r, mm.User, mm.Role, storage.StatusJoined, func() any { return a.joinReply() })
+	a.setStatus(ctx, r, mm.User, mm.Role, storage.StatusJoined, func() any {
+		if mm.Role != storage.MeetingHost {
+			a.stopRing() // a ringing call is answered once the join is stored
+		}
+		return a.joinReply()
+	})
 }
 
 func (a *meetingActor) decline(ctx actor.Context, r *request) {

@@ -235,3 +235,29 @@ func TestMeetingSDP(t *testing.T) {
 		}
 	}
 }
+
+// TestMeetingLimits: meetings.max_members, media.max_sources and
+// media.max_subscriptions refuse the request beyond them with too_large.
+func TestMeetingLimits(t *testing.T) {
+	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
+	e.cfg.Meetings.MaxMembers = 2
+	e.cfg.Media.MaxSources = 1
+	e.cfg.Media.MaxSubscriptions = 1
+	e.srv = testutil.StartServer(t, e.cfg)
+	alice, _ := e.newUser("alice")
+	e.register(e.dial(), "bob")
+	e.register(e.dial(), "carol")
+	m := createMeeting(t, alice, "small")
+	callErr(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob", "carol"}}, protocol.CodeTooLarge)
+	call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob"}}, nil)
+	callErr(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"carol"}}, protocol.CodeTooLarge)
+
+	src := "127.0.0.1:5004"
+	call(t, alice, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: src, SSRC: 1}, nil)
+	callErr(t, alice, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackVideo, Source: "127.0.0.1:5006", SSRC: 2}, protocol.CodeTooLarge)
+	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: "127.0.0.1:6000"}, nil)
+	callErr(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackVideo, Address: "127.0.0.1:6002"}, protocol.CodeTooLarge)
+	// Another connection has its own allowance.
+	other, _ := e.login("alice")
+	call(t, other, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackVideo, Address: "127.0.0.1:6002"}, nil)
+}
