@@ -124,6 +124,7 @@ type Media struct {
 	SocketBuffer     int           `yaml:"socket_buffer"`     // SO_RCVBUF and SO_SNDBUF of each relay socket, bytes; 0 keeps the kernel's
 	SourceRate       int           `yaml:"source_rate"`       // packets per second one source may send
 	SourceBurst      int           `yaml:"source_burst"`      // packets above the rate one source may send at once
+	Multicast        bool          `yaml:"multicast"`         // forward to each meeting's multicast group; false: to unicast subscribers only
 	MulticastRange   string        `yaml:"multicast_range"`   // IPv4 multicast prefix meetings' groups come from
 	MulticastPorts   string        `yaml:"multicast_ports"`   // FIRST-LAST: UDP ports meetings' tracks use, 10 per meeting
 	MulticastTTL     int           `yaml:"multicast_ttl"`     // TTL of multicast datagrams (1: this link only)
@@ -214,6 +215,7 @@ func DefaultConfig() Config {
 			SocketBuffer:     4 << 20,
 			SourceRate:       2000,
 			SourceBurst:      500,
+			Multicast:        true,
 			MulticastRange:   "239.255.0.0/16",
 			MulticastPorts:   "20000-29999",
 			MulticastTTL:     1,

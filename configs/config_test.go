@@ -117,6 +117,28 @@ func TestMediaRanges(t *testing.T) {
 	}
 }
 
+// media.multicast is on by default (issue #6 forwards to the meeting's
+// group); a network without multicast turns it off. YAML takes only a bool.
+func TestMediaMulticast(t *testing.T) {
+	if !DefaultConfig().Media.Multicast {
+		t.Fatal("media.multicast is off by default")
+	}
+	c := DefaultConfig()
+	if err := c.LoadYAML(strings.NewReader("media:\n  multicast: false\n")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Media.Multicast {
+		t.Fatal("media.multicast: false did not turn it off")
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("multicast off does not validate: %v", err)
+	}
+	c = DefaultConfig()
+	if err := c.LoadYAML(strings.NewReader("media:\n  multicast: sometimes\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("media.multicast: sometimes: err = %v, want a decode error at line 2", err)
+	}
+}
+
 func TestValidatePorts(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:0", "127.0.0.1:1", "[::1]:65535", ":7700", "localhost:7700"} {
 		c := DefaultConfig()

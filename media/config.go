@@ -20,6 +20,7 @@ type Config struct {
 	MaxPacket      int           // larger datagrams are dropped
 	SourceRate     int           // packets/s per source; beyond: dropped, counted
 	SourceBurst    int           // packets above the rate a source may send at once
+	Multicast      bool          // forward to the meetings' multicast groups; false: to unicast subscribers only
 	MulticastIF    string        // interface for IP_MULTICAST_IF ("" leaves the kernel's choice)
 	MulticastTTL   int           // TTL of multicast datagrams
 	RestartBackoff time.Duration // first pause before a failed worker restarts; doubles up to maxBackoff

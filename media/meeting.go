@@ -304,7 +304,9 @@ func (m *Meeting) publish() {
 	}
 	for t := range v.tracks {
 		tv := &v.tracks[t]
-		if g := m.multicast[t]; g.IsValid() && g.Port() != 0 {
+		// Without Config.Multicast the groups stay allocated (SDP, join
+		// replies) but the view has none, so nothing is sent to them.
+		if g := m.multicast[t]; m.r.cfg.Multicast && g.IsValid() && g.Port() != 0 {
 			tv.mcast = udpAddr(g)
 			if g.Port() < 65535 {
 				tv.mcastRTCP = udpAddr(netip.AddrPortFrom(g.Addr(), g.Port()+1))

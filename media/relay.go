@@ -55,7 +55,7 @@ func Start(cfg Config) (*Relay, error) {
 		return nil, err
 	}
 	r := newRelay(cfg)
-	if cfg.MulticastIF != "" {
+	if cfg.Multicast && cfg.MulticastIF != "" {
 		ifi, err := net.InterfaceByName(cfg.MulticastIF)
 		if err != nil {
 			return nil, fmt.Errorf("media: multicast interface %q: %w", cfg.MulticastIF, err)

@@ -244,3 +244,40 @@ func TestPortInUse(t *testing.T) {
 		t.Fatalf("a relay started with its RTCP port %d taken", cfg.Port+1)
 	}
 }
+
+// TestMulticastOff: with Config.Multicast false the relay sends nothing to
+// the meeting's groups (RTP, RTCP, its own Send) while unicast subscribers
+// still get everything.
+func TestMulticastOff(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t, func(c *Config) { c.Multicast = false })
+	m, g := openAudio(t, r, 1)
+	mcast, mcastRTCP := newMulticastPeer(t, g), newMulticastPeer(t, rtcpAddr(g))
+	alice, bob, carol := newPeer(t), newPeer(t), newPeer(t)
+	must(t, m.Register(Source{Member: "alice", Track: trackAudio, Addr: alice.addr, SSRC: 1, PayloadType: ptOpus}))
+	must(t, m.Subscribe(Subscriber{Member: "bob", Conn: 2, Track: trackAudio, Addr: bob.addr}))
+	must(t, m.Subscribe(Subscriber{Member: "carol", Conn: 3, Track: trackAudio, Addr: carol.addr}))
+	const n = 20
+	for seq := range uint16(n) {
+		p := rtpPacket(1, ptOpus, seq, "opus")
+		alice.send(r.Addr(), p)
+		bob.expectNext(p)
+		carol.expectNext(p)
+	}
+	sr := senderReport(t, 1)
+	alice.send(r.Addr(), sr)
+	bob.expectNext(sr)
+	carol.expectNext(sr)
+	must(t, m.Send(trackAudio, ptOpus, []byte("relay's own")))
+	bob.mustRecv()
+	carol.mustRecv()
+	mcast.expectNone(50 * time.Millisecond)
+	mcastRTCP.expectNone(10 * time.Millisecond)
+	eventually(t, "stats", func() bool {
+		s := r.Stats()
+		return s.Received == n+1 && s.Forwarded == 2*(n+2)
+	})
+	if got := m.Stats().Forwarded[trackAudio]; got != 2*(n+2) {
+		t.Fatalf("meeting forwarded %d, want %d", got, 2*(n+2))
+	}
+}

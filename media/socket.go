@@ -57,6 +57,9 @@ func (r *Relay) setOptions(s *sock) error {
 			return fmt.Errorf("media: SO_SNDBUF: %w", err)
 		}
 	}
+	if !r.cfg.Multicast {
+		return nil
+	}
 	if r.mcastIF != nil {
 		if err := s.pc.SetMulticastInterface(r.mcastIF); err != nil {
 			return fmt.Errorf("media: IP_MULTICAST_IF %s: %w", r.mcastIF.Name, err)
