@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"strconv"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // Request is a client request: {"id": 17, "type": "msg.send", "data": {...}}.
@@ -96,17 +98,15 @@ func DecodeData(data json.RawMessage, v any) error {
 	return nil
 }
 
+// strict is how requests are decoded: encoding/json/v2's semantics (the
+// go-json-experiment mirror until go.mod moves to Go 1.27): names match
+// exactly, duplicate names, invalid UTF-8 and trailing data are errors, and
+// so, with this option, are unknown fields. It is also several times
+// cheaper than a json.Decoder per request, which copies its input.
+var strict = jsonv2.RejectUnknownMembers(true)
+
 func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
+	return jsonv2.Unmarshal(data, v, strict)
 }
 
 func isObjectOrNull(raw json.RawMessage) bool {
@@ -120,7 +120,10 @@ func EncodeRequest(id uint64, typ string, data any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeFrame(Request{ID: id, Type: typ, Data: raw})
+	b := frameStart(len(raw) + len(typ) + 48)
+	b = strconv.AppendUint(append(b, `{"id":`...), id, 10)
+	b = appendType(append(b, `,"type":`...), typ)
+	return frameEnd(appendData(b, raw)), nil
 }
 
 // EncodeResponse returns a framed successful response carrying data.
@@ -129,17 +132,23 @@ func EncodeResponse(id uint64, data any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeFrame(Response{ID: id, OK: true, Data: raw})
+	b := frameStart(len(raw) + 48)
+	b = strconv.AppendUint(append(b, `{"id":`...), id, 10)
+	b = append(b, `,"ok":true`...)
+	return frameEnd(appendData(b, raw)), nil
 }
 
 // EncodeError returns a framed error response. id may be 0 when the failing
 // request could not be parsed far enough to know its id.
 func EncodeError(id uint64, e *Error) []byte {
-	frame, err := encodeFrame(Response{ID: id, Error: e})
+	raw, err := json.Marshal(e)
 	if err != nil { // cannot happen: Error has only strings
 		panic(err)
 	}
-	return frame
+	b := frameStart(len(raw) + 48)
+	b = strconv.AppendUint(append(b, `{"id":`...), id, 10)
+	b = append(append(append(b, `,"ok":false,"error":`...), raw...), '}')
+	return frameEnd(b)
 }
 
 // EncodePush returns a framed push. Fan-out encodes once and shares the slice.
@@ -148,9 +157,13 @@ func EncodePush(typ string, data any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeFrame(Push{Type: typ, Data: raw})
+	b := frameStart(len(raw) + len(typ) + 32)
+	b = appendType(append(b, `{"type":`...), typ)
+	return frameEnd(appendData(b, raw)), nil
 }
 
+// marshalData encodes a payload with encoding/json (its omitempty and
+// HTML-escaping rules are the wire format's), or returns nil for none.
 func marshalData(data any) (json.RawMessage, error) {
 	if data == nil {
 		return nil, nil
@@ -162,19 +175,38 @@ func marshalData(data any) (json.RawMessage, error) {
 	return raw, nil
 }
 
-func encodeFrame(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Write(make([]byte, HeaderSize))
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode frame: %w", err)
-	}
-	b := buf.Bytes()
-	b = b[:len(b)-1] // Encoder appends a newline
+// The frames are assembled by hand around the payload json.Marshal made:
+// an encoder would scan and copy that payload a second time. The fields
+// come in the order, and with the omissions, the envelope types declare.
+
+func frameStart(capacity int) []byte {
+	return make([]byte, HeaderSize, HeaderSize+capacity)
+}
+
+func frameEnd(b []byte) []byte {
 	n := len(b) - HeaderSize
 	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
-	return b, nil
+	return b
+}
+
+// appendData closes the object, with a data field unless raw is empty.
+func appendData(b, raw []byte) []byte {
+	if len(raw) > 0 {
+		b = append(append(b, `,"data":`...), raw...)
+	}
+	return append(b, '}')
+}
+
+// appendType appends typ as a JSON string. Types are short ASCII names;
+// anything else goes through encoding/json's quoting.
+func appendType(b []byte, typ string) []byte {
+	for i := 0; i < len(typ); i++ {
+		if c := typ[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(typ) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), typ...), '"')
 }
 
 // LooseID extracts the id of a request that failed strict decoding, so that

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -213,5 +214,88 @@ func TestDecodeIncomingToleratesNewFields(t *testing.T) {
 	}
 	if _, err := DecodeIncoming([]byte(`{"id":1,`)); err == nil {
 		t.Fatal("accepted broken JSON")
+	}
+}
+
+// The hand-assembled frames must be exactly what encoding/json makes of the
+// envelope types.
+func TestEncodeMatchesEnvelopeTypes(t *testing.T) {
+	marshal := func(v any) []byte {
+		t.Helper()
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	raw := json.RawMessage(marshal(Message{Seq: 3, From: "alice", Text: "<b>&\"é\u2028"}))
+	tests := []struct {
+		name  string
+		frame func() ([]byte, error)
+		want  any
+	}{
+		{"request", func() ([]byte, error) { return EncodeRequest(7, TypeMsgSend, json.RawMessage(raw)) },
+			Request{ID: 7, Type: TypeMsgSend, Data: raw}},
+		{"request without data", func() ([]byte, error) { return EncodeRequest(1<<63, TypePing, nil) },
+			Request{ID: 1 << 63, Type: TypePing}},
+		{"odd type", func() ([]byte, error) { return EncodeRequest(3, "a\"b\\c\n", nil) },
+			Request{ID: 3, Type: "a\"b\\c\n"}},
+		{"response", func() ([]byte, error) { return EncodeResponse(9, json.RawMessage(raw)) },
+			Response{ID: 9, OK: true, Data: raw}},
+		{"response without data", func() ([]byte, error) { return EncodeResponse(9, nil) },
+			Response{ID: 9, OK: true}},
+		{"error", func() ([]byte, error) { return EncodeError(0, Errorf(CodeForbidden, "not <yours>")), nil },
+			Response{Error: Errorf(CodeForbidden, "not <yours>")}},
+		{"push", func() ([]byte, error) { return EncodePush(PushMsgNew, json.RawMessage(raw)) },
+			Push{Type: PushMsgNew, Data: raw}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frame, err := tt.frame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, n, err := SplitFrame(frame, DefaultMaxFrame)
+			if err != nil || n != len(frame) {
+				t.Fatalf("SplitFrame: n=%d of %d, %v", n, len(frame), err)
+			}
+			var got, want any
+			if err := json.Unmarshal(payload, &got); err != nil {
+				t.Fatalf("frame %s is not JSON: %v", payload, err)
+			}
+			if err := json.Unmarshal(marshal(tt.want), &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("frame %s, want %s", payload, marshal(tt.want))
+			}
+		})
+	}
+}
+
+// Requests are decoded with v2's strict rules: exact names, no duplicates,
+// valid UTF-8, nothing after the value.
+func TestDecodeStrictRules(t *testing.T) {
+	bad := []string{
+		`{"ID":1,"type":"ping"}`,
+		`{"id":1,"Type":"ping"}`,
+		`{"id":1,"type":"ping","type":"pong"}`,
+		"{\"id\":1,\"type\":\"p\xffing\"}",
+		`{"id":1,"type":"ping"}x`,
+		`{"id":1.5,"type":"ping"}`,
+		`{"id":"1","type":"ping"}`,
+	}
+	for _, in := range bad {
+		if _, err := DecodeRequest([]byte(in)); CodeOf(err) != CodeBadRequest {
+			t.Errorf("DecodeRequest(%q) = %v, want bad_request", in, err)
+		}
+	}
+	var m MsgSend
+	if err := DecodeData(json.RawMessage(`{"user":"bob","client_msg_id":"c-1","text":"hi","text":"again"}`), &m); CodeOf(err) != CodeBadRequest {
+		t.Errorf("duplicate text: %v, want bad_request", err)
+	}
+	req, err := DecodeRequest([]byte(" {\"id\":5,\"type\":\"ping\",\"data\":{\"a\":[1,2]}}\n"))
+	if err != nil || req.ID != 5 || string(req.Data) != `{"a":[1,2]}` {
+		t.Fatalf("DecodeRequest = %+v, %v", req, err)
 	}
 }
