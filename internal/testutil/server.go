@@ -2,8 +2,10 @@ package testutil
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,6 +33,13 @@ func TestConfig(tb testing.TB, store string) configs.Config {
 	cfg.Actors.PresenceGrace = 100 * time.Millisecond
 	cfg.Media.Port = 0 // a free pair
 	cfg.Media.Workers = 2
+	// Meetings' multicast groups and ports from a random corner of the
+	// defaults, so that servers of concurrent tests (and anything else on
+	// this machine using the defaults, which start at 239.255.0.1:20000)
+	// do not hear each other's multicast on lo.
+	first := 20000 + 1000*rand.IntN(10)
+	cfg.Media.MulticastRange = fmt.Sprintf("239.255.%d.0/24", 100+rand.IntN(155))
+	cfg.Media.MulticastPorts = fmt.Sprintf("%d-%d", first, first+999)
 	switch store {
 	case "sqlite":
 		cfg.Store = "sqlite:" + filepath.Join(cfg.Data, "huddle.db")
