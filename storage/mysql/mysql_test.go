@@ -91,3 +91,15 @@ func BenchmarkAppendMessages(b *testing.B) {
 		return s
 	})
 }
+
+func TestUpgradeKeepsMessages(t *testing.T) {
+	dsn := testutil.MySQLDSN(t)
+	raw, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storagetest.RunUpgradeKeepsMessages(t, raw,
+		func() error { return mysql.MigrateThrough(t.Context(), raw, 4) },
+		func() (storage.Store, error) { return mysql.Open(t.Context(), dsn, mysql.Options{}) })
+}

@@ -62,3 +62,15 @@ func BenchmarkAppendMessages(b *testing.B) {
 		return s
 	})
 }
+
+func TestUpgradeKeepsMessages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huddle.db")
+	raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	storagetest.RunUpgradeKeepsMessages(t, raw,
+		func() error { return sqlite.MigrateThrough(t.Context(), raw, 4) },
+		func() (storage.Store, error) { return sqlite.Open(t.Context(), path, sqlite.Options{}) })
+}

@@ -182,3 +182,29 @@ func Applied(ctx context.Context, db *sql.DB) ([]int, error) {
 	}
 	return versions, rows.Err()
 }
+
+// Through returns fsys with only the schema files up to version last: what
+// a database that an older build migrated has applied, for upgrade tests.
+func Through(fsys fs.FS, last int) (fs.FS, error) {
+	if _, err := load(fsys); err != nil {
+		return nil, err
+	}
+	return through{fsys, last}, nil
+}
+
+type through struct {
+	fs.FS
+	last int
+}
+
+func (t through) ReadDir(name string) ([]fs.DirEntry, error) {
+	entries, err := fs.ReadDir(t.FS, name)
+	if err != nil || name != "." {
+		return entries, err
+	}
+	return slices.DeleteFunc(entries, func(e fs.DirEntry) bool {
+		m := fileName.FindStringSubmatch(e.Name())
+		v, _ := strconv.Atoi(m[1]) // load checked every name
+		return v > t.last
+	}), nil
+}

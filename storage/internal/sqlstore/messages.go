@@ -215,10 +215,97 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, msgs []storage.Message
 			out[i] = storage.Appended{Seq: out[f].Seq, Created: out[f].Created, Duplicate: true}
 		}
 	}
+	if err := s.checkUsers(ctx, tx, msgs, fate); err != nil {
+		return err
+	}
 	if err := s.insertMessages(ctx, tx, msgs, fate, out, fresh, careful); err != nil {
 		return err
 	}
 	return s.startPrivate(ctx, tx, started)
+}
+
+// knownUsers remembers names found in users. Users are never deleted, so a
+// name once found stays valid; the set only bounds its size.
+type knownUsers struct {
+	mu    sync.Mutex
+	names map[string]struct{}
+}
+
+// maxKnownUsers bounds knownUsers; past it, it starts afresh.
+const maxKnownUsers = 1 << 17
+
+// unknown returns the names of the fresh messages' senders and recipients
+// not known yet, each once.
+func (k *knownUsers) unknown(msgs []storage.Message, fate []int) []any {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []any
+	var asked map[string]bool
+	for i, f := range fate {
+		if f != isNew {
+			continue
+		}
+		for _, name := range [2]string{msgs[i].Sender, msgs[i].Recipient} {
+			if _, ok := k.names[name]; ok || name == "" || asked[name] {
+				continue
+			}
+			if asked == nil {
+				asked = make(map[string]bool)
+			}
+			asked[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func (k *knownUsers) add(names []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.names == nil || len(k.names)+len(names) > maxKnownUsers {
+		k.names = make(map[string]struct{})
+	}
+	for _, n := range names {
+		k.names[n] = struct{}{}
+	}
+}
+
+// checkUsers fails the batch with storage.ErrNotFound when a fresh
+// message's sender or recipient is not a user: what foreign keys did before
+// migration 5, for one indexed read of the names first seen.
+func (s *Store) checkUsers(ctx context.Context, tx *sql.Tx, msgs []storage.Message, fate []int) error {
+	names := s.users.unknown(msgs, fate)
+	for start := 0; start < len(names); start += maxRowsPerStatement {
+		chunk := names[start:min(start+maxRowsPerStatement, len(names))]
+		rows, err := tx.QueryContext(ctx, withRows(`SELECT name FROM users WHERE name IN (`, `?`, `)`, len(chunk)), chunk...)
+		if err != nil {
+			return err
+		}
+		var found []string
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return err
+			}
+			found = append(found, name)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		s.users.add(found)
+		if len(found) < len(chunk) {
+			for _, n := range chunk {
+				if !slices.Contains(found, n.(string)) {
+					return fmt.Errorf("user %q: %w", n, storage.ErrNotFound)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // findSent looks up the messages already stored under the batch's

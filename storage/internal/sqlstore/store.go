@@ -50,7 +50,8 @@ type Store struct {
 	db       *sql.DB
 	classify Classifier
 	dialect  Dialect
-	seqs     seqCache // newest seqs of conversations written lately
+	seqs     seqCache   // newest seqs of conversations written lately
+	users    knownUsers // names AppendMessages has seen in users
 }
 
 var _ storage.Store = (*Store)(nil)
