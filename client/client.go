@@ -72,8 +72,9 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		_ = nc.Close()
 		return nil, fmt.Errorf("hello %s: %w", c.addr, err)
 	}
-	cn.wg.Add(1)
+	cn.wg.Add(2)
 	go cn.readLoop(br, c.deliver)
+	go cn.writeLoop()
 	interval := c.opts.heartbeat
 	if interval == 0 {
 		interval = time.Duration(cn.hello.HeartbeatMS) * time.Millisecond

@@ -3,12 +3,10 @@ package client
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -29,10 +27,14 @@ type conn struct {
 	hello    protocol.HelloReply
 	maxFrame int
 
-	// wsem serializes writes. It is a one-slot channel rather than a
-	// sync.Mutex so that a caller queued behind a slow write can give up
-	// when its context ends.
-	wsem chan struct{}
+	// Frames go out through one writer goroutine, which sends all the
+	// frames queued while it was writing with one writev: pipelined calls
+	// cost one system call per batch, not one each. A caller waits only
+	// while the queue is full, and can give up then.
+	wmu  sync.Mutex
+	out  net.Buffers   // frames waiting for the writer, in order
+	room chan struct{} // closed when the writer takes the queue
+	kick chan struct{} // one slot: the queue has frames
 
 	mu      sync.Mutex
 	pending map[uint64]chan<- result // nil once the connection is lost
@@ -47,7 +49,8 @@ func newConn(nc net.Conn) *conn {
 	return &conn{
 		nc:       nc,
 		maxFrame: protocol.DefaultMaxFrame,
-		wsem:     make(chan struct{}, 1),
+		room:     make(chan struct{}),
+		kick:     make(chan struct{}, 1),
 		pending:  make(map[uint64]chan<- result),
 		done:     make(chan struct{}),
 	}
@@ -111,7 +114,7 @@ func readIncoming(br *bufio.Reader, maxFrame int) (protocol.Incoming, error) {
 		// is exactly the id-0 error (protocol.EncodeError(0, …)) a server
 		// sends about a request it could not parse, before closing.
 		var r protocol.Response
-		if json.Unmarshal(payload, &r) == nil && r.ID == 0 && r.Error != nil {
+		if protocol.DecodeLenient(payload, &r) == nil && r.ID == 0 && r.Error != nil {
 			return protocol.Incoming{Error: r.Error}, nil
 		}
 	}
@@ -130,7 +133,7 @@ func decodeResult(m protocol.Incoming, resp any) error {
 	if resp == nil || len(m.Data) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(m.Data, resp); err != nil {
+	if err := protocol.DecodeLenient(m.Data, resp); err != nil {
 		return fmt.Errorf("decode response data: %w", err)
 	}
 	return nil
@@ -231,28 +234,63 @@ func (cn *conn) forget(id uint64) {
 	cn.mu.Unlock()
 }
 
+// maxQueuedFrames bounds the frames waiting for the writer; past it,
+// callers wait for the writer to take the queue.
+const maxQueuedFrames = 1024
+
+// write queues frame for the writer. Once queued, a frame is sent even if
+// its caller gives up waiting for the response, as it could be after
+// being sent; the loss of the connection fails every waiting call.
 func (cn *conn) write(ctx context.Context, frame []byte) error {
-	select {
-	case cn.wsem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-cn.done:
-		return cn.lostErr()
+	for {
+		cn.wmu.Lock()
+		if len(cn.out) < maxQueuedFrames {
+			cn.out = append(cn.out, frame)
+			cn.wmu.Unlock()
+			select {
+			case cn.kick <- struct{}{}:
+			default: // the writer is already due to look
+			}
+			return nil
+		}
+		room := cn.room
+		cn.wmu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-cn.done:
+			return cn.lostErr()
+		}
 	}
-	defer func() { <-cn.wsem }()
-	dl, _ := ctx.Deadline() // zero: no deadline
-	_ = cn.nc.SetWriteDeadline(dl)
-	n, err := cn.nc.Write(frame)
-	switch {
-	case err == nil:
-		return nil
-	case n == 0 && errors.Is(err, os.ErrDeadlineExceeded):
-		// Nothing went out, so the stream is intact and stays usable.
-		return context.DeadlineExceeded
+}
+
+// writeLoop is the connection's only writer.
+func (cn *conn) writeLoop() {
+	defer cn.wg.Done()
+	var spare net.Buffers
+	for {
+		select {
+		case <-cn.kick:
+		case <-cn.done:
+			return
+		}
+		cn.wmu.Lock()
+		batch := cn.out
+		cn.out = spare
+		close(cn.room)
+		cn.room = make(chan struct{})
+		cn.wmu.Unlock()
+		bufs := batch // WriteTo consumes its receiver
+		if _, err := bufs.WriteTo(cn.nc); err != nil {
+			// Half a frame on the wire desynchronizes the stream for good.
+			cn.fail(fmt.Errorf("write: %w", err))
+			return
+		}
+		// The next queue is this one's array: drop the frames, keep it.
+		clear(batch)
+		spare = batch[:0]
 	}
-	// Half a frame on the wire desynchronizes the stream for good.
-	cn.fail(fmt.Errorf("write: %w", err))
-	return cn.lostErr()
 }
 
 func (cn *conn) lostErr() error {

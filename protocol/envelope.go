@@ -68,10 +68,10 @@ func DecodeRequest(payload []byte) (Request, error) {
 // DecodeIncoming decodes a frame a client received. Unlike requests, which
 // the server decodes strictly, it ignores fields it does not know: a client
 // must keep working when a newer server adds some. (It is also the hot path
-// of every client that reads pushes, and json.Unmarshal is the cheap way.)
+// of every client that reads pushes.)
 func DecodeIncoming(payload []byte) (Incoming, error) {
 	var m Incoming
-	if err := json.Unmarshal(payload, &m); err != nil {
+	if err := DecodeLenient(payload, &m); err != nil {
 		return m, fmt.Errorf("invalid server message: %w", err)
 	}
 	// A connection-level error (bad frame, auth timeout) carries id 0 and an
@@ -104,6 +104,13 @@ func DecodeData(data json.RawMessage, v any) error {
 // so, with this option, are unknown fields. It is also several times
 // cheaper than a json.Decoder per request, which copies its input.
 var strict = jsonv2.RejectUnknownMembers(true)
+
+// DecodeLenient decodes what a server sent into v, ignoring fields v does
+// not have (a newer server may add some), otherwise by the rules requests
+// are decoded with.
+func DecodeLenient(data []byte, v any) error {
+	return jsonv2.Unmarshal(data, v)
+}
 
 func decodeStrict(data []byte, v any) error {
 	return jsonv2.Unmarshal(data, v, strict)
