@@ -123,26 +123,25 @@ func isObjectOrNull(raw json.RawMessage) bool {
 
 // EncodeRequest returns a framed request.
 func EncodeRequest(id uint64, typ string, data any) ([]byte, error) {
-	raw, err := marshalData(data)
+	p, err := encodeData(data)
 	if err != nil {
 		return nil, err
 	}
-	b := frameStart(len(raw) + len(typ) + 48)
+	b := frameStart(len(typ) + 32 + p.size)
 	b = strconv.AppendUint(append(b, `{"id":`...), id, 10)
 	b = appendType(append(b, `,"type":`...), typ)
-	return frameEnd(appendData(b, raw)), nil
+	return p.finish(b), nil
 }
 
 // EncodeResponse returns a framed successful response carrying data.
 func EncodeResponse(id uint64, data any) ([]byte, error) {
-	raw, err := marshalData(data)
+	p, err := encodeData(data)
 	if err != nil {
 		return nil, err
 	}
-	b := frameStart(len(raw) + 48)
+	b := frameStart(40 + p.size)
 	b = strconv.AppendUint(append(b, `{"id":`...), id, 10)
-	b = append(b, `,"ok":true`...)
-	return frameEnd(appendData(b, raw)), nil
+	return p.finish(append(b, `,"ok":true`...)), nil
 }
 
 // EncodeError returns a framed error response. id may be 0 when the failing
@@ -160,31 +159,51 @@ func EncodeError(id uint64, e *Error) []byte {
 
 // EncodePush returns a framed push. Fan-out encodes once and shares the slice.
 func EncodePush(typ string, data any) ([]byte, error) {
-	raw, err := marshalData(data)
+	p, err := encodeData(data)
 	if err != nil {
 		return nil, err
 	}
-	b := frameStart(len(raw) + len(typ) + 32)
-	b = appendType(append(b, `{"type":`...), typ)
-	return frameEnd(appendData(b, raw)), nil
+	b := frameStart(len(typ) + 16 + p.size)
+	return p.finish(appendType(append(b, `{"type":`...), typ)), nil
 }
 
-// marshalData encodes a payload with encoding/json (its omitempty and
-// HTML-escaping rules are the wire format's), or returns nil for none.
-func marshalData(data any) (json.RawMessage, error) {
-	if data == nil {
-		return nil, nil
+// payload is a frame's data: encoded by encoding/json (its omitempty and
+// HTML-escaping rules are the wire format's), or, for the types on the
+// message path, by the type itself straight into the frame.
+type payload struct {
+	raw  []byte
+	app  appender
+	size int // about what it adds to the frame
+}
+
+func encodeData(data any) (payload, error) {
+	switch v := data.(type) {
+	case nil:
+		return payload{size: 1}, nil
+	case appender:
+		return payload{app: v, size: 10 + v.sizeHint()}, nil
 	}
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return nil, fmt.Errorf("encode data: %w", err)
+		return payload{}, fmt.Errorf("encode data: %w", err)
 	}
-	return raw, nil
+	return payload{raw: raw, size: 10 + len(raw)}, nil
 }
 
-// The frames are assembled by hand around the payload json.Marshal made:
-// an encoder would scan and copy that payload a second time. The fields
-// come in the order, and with the omissions, the envelope types declare.
+// finish adds the data field, if any, closes the object and the frame.
+func (p payload) finish(b []byte) []byte {
+	switch {
+	case p.app != nil:
+		b = p.app.appendJSON(append(b, `,"data":`...))
+	case p.raw != nil:
+		b = append(append(b, `,"data":`...), p.raw...)
+	}
+	return frameEnd(append(b, '}'))
+}
+
+// The frames are assembled by hand around the payload: an encoder would
+// scan and copy a marshalled payload a second time. The fields come in the
+// order, and with the omissions, the envelope types declare.
 
 func frameStart(capacity int) []byte {
 	return make([]byte, HeaderSize, HeaderSize+capacity)
@@ -194,14 +213,6 @@ func frameEnd(b []byte) []byte {
 	n := len(b) - HeaderSize
 	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return b
-}
-
-// appendData closes the object, with a data field unless raw is empty.
-func appendData(b, raw []byte) []byte {
-	if len(raw) > 0 {
-		b = append(append(b, `,"data":`...), raw...)
-	}
-	return append(b, '}')
 }
 
 // appendType appends typ as a JSON string. Types are short ASCII names;

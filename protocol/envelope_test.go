@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -297,5 +298,34 @@ func TestDecodeStrictRules(t *testing.T) {
 	req, err := DecodeRequest([]byte(" {\"id\":5,\"type\":\"ping\",\"data\":{\"a\":[1,2]}}\n"))
 	if err != nil || req.ID != 5 || string(req.Data) != `{"a":[1,2]}` {
 		t.Fatalf("DecodeRequest = %+v, %v", req, err)
+	}
+}
+
+// The hand-written encoders say what encoding/json says of the same value.
+func TestAppendersMatchEncodingJSON(t *testing.T) {
+	ts := time.Date(2026, 12, 1, 19, 4, 5, 123456000, time.UTC)
+	values := []appender{
+		MsgSendReply{Seq: 1, TS: ts},
+		MsgSendReply{Seq: 1 << 60, TS: ts.In(time.FixedZone("x", 3600)), Duplicate: true},
+		Message{Seq: 3, From: "alice", To: "bob", Text: "hi", TS: ts, ClientMsgID: "c-1"},
+		Message{Seq: 4, From: "alice", Group: "team", Text: "<b>&\"\\\n\t\u2028é\x01\xff", TS: time.Time{}, ClientMsgID: "x\"y"},
+		Message{},
+	}
+	for _, v := range values {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := v.appendJSON(nil)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%T %+v encodes as %s, not JSON: %v", v, v, got, err)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%T encodes as\n%s\nencoding/json says\n%s", v, got, want)
+		}
 	}
 }
