@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -32,6 +33,9 @@ func (s *Store) AppendMessages(ctx context.Context, msgs []storage.Message) ([]s
 	out := make([]storage.Appended, len(msgs))
 	if len(msgs) == 0 {
 		return out, nil
+	}
+	if err := s.inserts.prepare(ctx, s.db); err != nil {
+		return nil, s.wrap(err, "prepare inserts")
 	}
 	attempt := func(careful bool) error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -393,18 +397,10 @@ func (s *Store) lastSeqs(ctx context.Context, tx *sql.Tx, last map[string]int64,
 // insertMessages inserts the fresh messages of the batch, which appendTx
 // has given their seqs in out, in as few statements as the bounds allow.
 func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []storage.Message, fate []int, out []storage.Appended, fresh int, careful bool) error {
-	const (
-		head = `INSERT INTO messages (conversation, seq, sender, recipient, client_msg_id, body, created) VALUES `
-		row  = `(?, ?, ?, ?, ?, ?, ?)`
-	)
-	args := make([]any, 0, 7*min(fresh, maxRowsPerStatement))
+	args := make([]any, 0, insertColumns*min(fresh, maxRowsPerStatement))
 	rows, size := 0, 0
 	flush := func() error {
-		if rows == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, withRows(head, row, "", rows), args...)
-		if s.classify(err) == Duplicate {
+		if err := s.inserts.exec(ctx, tx, args); s.classify(err) == Duplicate {
 			if !careful {
 				// A retry, or a seq the cache did not know was taken.
 				return errCareful
@@ -412,9 +408,11 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []storage.M
 			// A concurrent transaction took one of these seqs or
 			// client_msg_ids after this one read them.
 			return errRace
+		} else if err != nil {
+			return err
 		}
 		args, rows, size = args[:0], 0, 0
-		return err
+		return nil
 	}
 	for i, f := range fate {
 		if f != isNew {
@@ -436,6 +434,67 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []storage.M
 		size += n
 	}
 	return flush()
+}
+
+const insertColumns = 7
+
+// insertStmts are the prepared multi-row INSERTs of messages, one for
+// each power of two up to 512 rows: a batch of n rows takes one statement
+// per bit of n. Prepared, the database parses an INSERT once per
+// connection instead of once per batch, and the values travel in the
+// binary protocol instead of as escaped text: about a third of MariaDB's
+// work per message (bench/RESULTS.md).
+type insertStmts struct {
+	mu    sync.Mutex
+	stmts [10]*sql.Stmt // stmts[k] inserts 1<<k rows
+}
+
+// prepare prepares the statements on the pool, once: a transaction's
+// connection then reuses or prepares them itself (database/sql keeps a
+// statement per connection).
+func (p *insertStmts) prepare(ctx context.Context, db *sql.DB) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, st := range p.stmts {
+		if st != nil {
+			continue
+		}
+		st, err := db.PrepareContext(ctx, withRows(
+			`INSERT INTO messages (conversation, seq, sender, recipient, client_msg_id, body, created) VALUES `,
+			`(?, ?, ?, ?, ?, ?, ?)`, "", 1<<k))
+		if err != nil {
+			return err
+		}
+		p.stmts[k] = st
+	}
+	return nil
+}
+
+// exec inserts the rows whose columns args holds, insertColumns a row.
+func (p *insertStmts) exec(ctx context.Context, tx *sql.Tx, args []any) error {
+	for rows := len(args) / insertColumns; rows > 0; {
+		k := min(bits.Len(uint(rows))-1, len(p.stmts)-1)
+		n := 1 << k
+		p.mu.Lock()
+		st := p.stmts[k]
+		p.mu.Unlock()
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*insertColumns]...); err != nil {
+			return err
+		}
+		args, rows = args[n*insertColumns:], rows-n
+	}
+	return nil
+}
+
+func (p *insertStmts) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, st := range p.stmts {
+		if st != nil {
+			_ = st.Close()
+			p.stmts[i] = nil
+		}
+	}
 }
 
 // startPrivate creates both users' read markers, at 0, in private

@@ -52,6 +52,7 @@ type Store struct {
 	dialect  Dialect
 	seqs     seqCache   // newest seqs of conversations written lately
 	users    knownUsers // names AppendMessages has seen in users
+	inserts  insertStmts
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -70,8 +71,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the pool.
+func (s *Store) Close() error {
+	s.inserts.close()
+	return s.db.Close()
+}
 
 // wrap gives err the operation it failed in and, for the driver errors
 // callers can act on, the matching sentinel. nil stays nil.
