@@ -278,6 +278,7 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
 	}
 	defer tmp.Close()
+	wb := newWriteBack(tmp, u.offset, false)
 	remaining := u.file.Size - u.offset
 	body := io.LimitReader(r.Body, remaining+1) // one byte more reveals an overlong body
 	buf := make([]byte, copyBuffer)
@@ -309,6 +310,13 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 			s.mu.Lock()
 			u.offset += int64(n)
 			s.mu.Unlock()
+			if err := wb.wrote(n); err != nil {
+				// The bytes may not be on disk whatever a later fsync says
+				// (the error is reported once): start over.
+				s.discard(u)
+				s.log.Error("files: write back upload", "file", u.file.ID, "err", err)
+				return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now; upload discarded")
+			}
 		}
 		switch {
 		case rerr == nil:

@@ -1,0 +1,49 @@
+package files
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestWriteBack: a file appended to in pieces, with write-back started and
+// waited for along the way (from an offset, as a resumed upload is), holds
+// exactly the bytes written.
+func TestWriteBack(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "f")
+		head := []byte("bytes of an earlier request")
+		if err := os.WriteFile(path, head, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.Clone(head)
+		wb := newWriteBack(f, int64(len(head)), drop)
+		r := rand.NewChaCha8([32]byte{1})
+		for len(want) < 3*writeBackChunk+12345 {
+			b := make([]byte, 100_000+r.Uint64()%300_000)
+			_, _ = r.Read(b)
+			if _, err := f.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			if err := wb.wrote(len(b)); err != nil {
+				t.Fatalf("drop %v: wrote at %d: %v", drop, len(want), err)
+			}
+			want = append(want, b...)
+		}
+		if wb.written <= int64(len(head)) && !wb.off {
+			t.Errorf("drop %v: no chunk was written back: %+v", drop, wb)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("drop %v: the file holds %d bytes (%v), not the %d written", drop, len(got), err, len(want))
+		}
+	}
+}
