@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,7 +46,18 @@ func (c *Client) FileDownload(ctx context.Context, id string) (protocol.FileDown
 // is retried from the offset the server reports. progress, when not nil, is
 // told the bytes the server has: first where each attempt starts (above 0
 // when it resumes), then as they go, from the goroutine moving them.
+//
+// Before the first byte goes, the whole file is read for its SHA-256, which
+// file.upload declares; UploadFileSum skips that for a caller who knows it.
 func (c *Client) UploadFile(ctx context.Context, to protocol.Conversation, path string, progress func(done, total int64)) (protocol.FileInfo, error) {
+	return c.UploadFileSum(ctx, to, path, "", progress)
+}
+
+// UploadFileSum is UploadFile for a file whose hex SHA-256 the caller has
+// from HashFile; an empty sum means it has none. A sum that is not the
+// file's costs the whole upload: the server refuses the bytes after the
+// last one with a bad_request error, and nothing is stored.
+func (c *Client) UploadFileSum(ctx context.Context, to protocol.Conversation, path, sum string, progress func(done, total int64)) (protocol.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return protocol.FileInfo{}, err
@@ -61,16 +70,17 @@ func (c *Client) UploadFile(ctx context.Context, to protocol.Conversation, path 
 	if !st.Mode().IsRegular() {
 		return protocol.FileInfo{}, fmt.Errorf("%s is not a regular file", path)
 	}
-	h := sha256.New()
-	size, err := io.Copy(h, ctxReader{ctx, f})
-	if err != nil {
-		return protocol.FileInfo{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	if size != st.Size() {
-		return protocol.FileInfo{}, fmt.Errorf("%s changed while it was read", path)
+	size := st.Size()
+	if sum == "" {
+		if sum, size, err = hashAll(ctx, f); err != nil {
+			return protocol.FileInfo{}, err
+		}
+		if size != st.Size() {
+			return protocol.FileInfo{}, fmt.Errorf("%s changed while it was read", path)
+		}
 	}
 	u := &upload{c: c, f: f, progress: progress, ask: protocol.FileUpload{Conversation: to,
-		Name: filepath.Base(path), Size: size, SHA256: hex.EncodeToString(h.Sum(nil)), Type: fileType(path)}}
+		Name: filepath.Base(path), Size: size, SHA256: sum, Type: fileType(path)}}
 	if u.reply, err = c.FileUpload(ctx, u.ask); err != nil {
 		return protocol.FileInfo{}, err
 	}

@@ -179,7 +179,8 @@ func (dl *download) get(ctx context.Context) error {
 		return err
 	}
 	m := &meter{r: io.LimitReader(resp.Body, dl.d.Size-dl.have), done: dl.have, total: dl.d.Size, progress: dl.progress, guard: g}
-	n, err := io.CopyBuffer(io.MultiWriter(dl.f, dl.h), m, make([]byte, defaultTransferBuffer))
+	w := &writeBackFile{f: dl.f, wb: newWriteBack(dl.f, dl.have, true)}
+	n, err := io.CopyBuffer(io.MultiWriter(w, dl.h), m, make([]byte, defaultTransferBuffer))
 	dl.have += n
 	if cause := context.Cause(g.ctx); err != nil && cause != nil && ctx.Err() == nil {
 		err = cause // stalled
@@ -200,4 +201,21 @@ func (dl *download) get(ctx context.Context) error {
 func isWriteError(err error, f *os.File) bool {
 	var pe *os.PathError
 	return errors.As(err, &pe) && pe.Path == f.Name()
+}
+
+// writeBackFile writes to a download's .part and starts its write-back as
+// it goes, so that the fsync before the rename waits for the tail only.
+type writeBackFile struct {
+	f  *os.File
+	wb *writeBack
+}
+
+func (w *writeBackFile) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err == nil {
+		if werr := w.wb.wrote(n); werr != nil {
+			err = &os.PathError{Op: "write back", Path: w.f.Name(), Err: werr} // as a write error: not retried
+		}
+	}
+	return n, err
 }

@@ -139,7 +139,9 @@ func TestFileRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		size int
 		to   protocol.Conversation
-	}{{0, UserChat("bob")}, {1, UserChat("bob")}, {3<<20 + 7, UserChat("bob")}, {100_000, GroupChat("devs")}} {
+	}{{0, UserChat("bob")}, {1, UserChat("bob")}, {3<<20 + 7, UserChat("bob")},
+		{2*writeBackChunk + 5, UserChat("bob")}, // past two write-back chunks on both sides
+		{100_000, GroupChat("devs")}} {
 		data := randomBytes(tc.size)
 		name := fmt.Sprintf("blob-%d.json", tc.size)
 		var up progressLog
@@ -187,6 +189,29 @@ func TestFileRoundTrip(t *testing.T) {
 	}
 	if _, err := alice.UploadFile(testCtx(t), UserChat("bob"), t.TempDir(), nil); err == nil {
 		t.Fatal("uploaded a directory")
+	}
+}
+
+// TestUploadFileSum: a sum the caller knows is declared as it is; a wrong
+// one costs the upload, which stores nothing.
+func TestUploadFileSum(t *testing.T) {
+	addr := startFileServer(t)
+	alice, _ := newUser(t, addr, "alice"), newUser(t, addr, "bob")
+	data := randomBytes(300_000)
+	path := writeTemp(t, "f.bin", data)
+	got, size, err := HashFile(testCtx(t), path)
+	if err != nil || got != sum(data) || size != int64(len(data)) {
+		t.Fatalf("HashFile = %s, %d, %v", got, size, err)
+	}
+	if _, err := alice.UploadFileSum(testCtx(t), UserChat("bob"), path, sum([]byte("other")), nil); protocol.CodeOf(err) != protocol.CodeBadRequest {
+		t.Fatalf("upload with a wrong sum: %v", err)
+	}
+	if files, err := alice.FileList(testCtx(t), protocol.FileList{Limit: 10}); err != nil || len(files) != 0 {
+		t.Fatalf("after a wrong sum alice has files %+v, %v", files, err)
+	}
+	info, err := alice.UploadFileSum(testCtx(t), UserChat("bob"), path, got, nil)
+	if err != nil || info.SHA256 != sum(data) || info.Size != int64(len(data)) {
+		t.Fatalf("upload with its sum: %+v, %v", info, err)
 	}
 }
 
