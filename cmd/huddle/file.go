@@ -53,14 +53,33 @@ func cmdFileSend(ctx context.Context, a *app, cl *cmdLine) error {
 		return cl.usageErrorf("cannot send a file called %q: %s", name, bad.Message)
 	}
 	return a.withTransfer(ctx, func(ctx context.Context, c *client.Client) error {
-		p := a.newProgress("upload", name)
-		info, err := c.UploadFile(ctx, to, path, p.update)
-		p.finish()
+		info, err := a.sendFile(ctx, c, to, path, name)
 		if err != nil {
 			return err
 		}
 		return a.print(info, "sent %s (%s) to %s as file %s", name, size(info.Size), chatLabel(to.User, to.Group), info.File)
 	})
+}
+
+// sendFile uploads the file at path with its SHA-256 as remembered from an
+// earlier run (see sumsFile) or computed now. A remembered sum that the
+// server finds wrong is forgotten, and the upload made again with the
+// file's sum as it is now.
+func (a *app) sendFile(ctx context.Context, c *client.Client, to protocol.Conversation, path, name string) (protocol.FileInfo, error) {
+	for {
+		sum, known, err := a.fileSHA256(ctx, path)
+		if err != nil {
+			return protocol.FileInfo{}, err
+		}
+		p := a.newProgress("upload", name)
+		info, err := c.UploadFileSum(ctx, to, path, sum, p.update)
+		p.finish()
+		if err != nil && known && protocol.CodeOf(err) == protocol.CodeBadRequest {
+			a.forgetSum(path)
+			continue
+		}
+		return info, err
+	}
 }
 
 func cmdFileList(ctx context.Context, a *app, cl *cmdLine) error {

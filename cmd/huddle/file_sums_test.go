@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// TestFileSums: a file's sum is computed once and found again while the
+// file is unchanged; a change, a damaged sums file or forgetting makes it
+// computed again; the list stays bounded.
+func TestFileSums(t *testing.T) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		t.Skip("no file identity: sums are not remembered here")
+	}
+	a := &app{home: t.TempDir()}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "f.bin")
+	write := func(s string) string {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(h[:])
+	}
+	check := func(want string, wantKnown bool) {
+		t.Helper()
+		sum, known, err := a.fileSHA256(ctx, path)
+		if err != nil || sum != want || known != wantKnown {
+			t.Fatalf("fileSHA256 = %s, known %v, %v; want %s, known %v", sum, known, err, want, wantKnown)
+		}
+	}
+	first := write("first content")
+	check(first, false)
+	check(first, true)
+	// Same size, rewritten in place: the change time moved.
+	second := write("other content")
+	check(second, false)
+	check(second, true)
+	a.forgetSum(path)
+	check(second, false)
+	if err := os.WriteFile(filepath.Join(a.home, sumsFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check(second, false)
+	check(second, true)
+
+	dir := t.TempDir()
+	for i := range maxSums + 5 {
+		p := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(p, []byte{byte(i)}, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.fileSHA256(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(a.loadSums()); n != maxSums {
+		t.Fatalf("%d sums kept, want %d", n, maxSums)
+	}
+	if st, err := os.Stat(filepath.Join(a.home, sumsFile)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("sums file: %v, %v", st, err)
+	}
+}
