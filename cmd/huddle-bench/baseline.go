@@ -16,8 +16,11 @@ import (
 // own process on 127.0.0.1:0. PUT /file io.Copy's the body into a file,
 // GET /file is http.ServeFile; a default http.Transport drives it. It does
 // none of Huddle's work: no token, no hashing on either side, no fsync, no
-// rename, no database row, no resumption.
+// rename, no database row, no resumption. With sync it does one thing of
+// Huddle's: the PUT handler and the download fsync the file they wrote
+// before they return.
 type baselineServer struct {
+	sync   bool
 	srv    *http.Server
 	url    string
 	stored string // where PUT writes and GET reads
@@ -25,12 +28,13 @@ type baselineServer struct {
 	served chan error
 }
 
-func startBaseline(dir string) (*baselineServer, error) {
+func startBaseline(dir string, sync bool) (*baselineServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	b := &baselineServer{
+		sync:   sync,
 		url:    "http://" + ln.Addr().String() + "/file",
 		stored: filepath.Join(dir, "baseline-upload.bin"),
 		client: &http.Client{Transport: &http.Transport{}},
@@ -48,7 +52,7 @@ func (b *baselineServer) handlePut(w http.ResponseWriter, r *http.Request) {
 	f, err := os.Create(b.stored)
 	if err == nil {
 		_, err = io.Copy(f, r.Body)
-		err = errors.Join(err, f.Close())
+		err = errors.Join(err, b.finishFile(f))
 	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -107,6 +111,15 @@ func (b *baselineServer) download(ctx context.Context, dst string) error {
 		return err
 	}
 	_, err = io.Copy(f, resp.Body)
+	return errors.Join(err, b.finishFile(f))
+}
+
+// finishFile closes a file the baseline wrote, synced first with sync.
+func (b *baselineServer) finishFile(f *os.File) error {
+	var err error
+	if b.sync {
+		err = f.Sync()
+	}
 	return errors.Join(err, f.Close())
 }
 

@@ -1,16 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +24,7 @@ import (
 // who downloads it with client.DownloadFile, and the bench checks the bytes
 // that arrive. With --baseline the same file also goes up and down through a
 // plain net/http server in the bench's own process (baseline.go), in the
-// same run and interleaved: baseline upload, Huddle upload, baseline
-// download, Huddle download.
+// same run and interleaved.
 //
 // A Huddle transfer is timed as the caller of the client library waits for
 // it, so the upload includes the SHA-256 pass over the file that UploadFile
@@ -34,7 +34,16 @@ import (
 // the progress callbacks split each transfer into before, while and after
 // the bytes move, so that the reader sees where the time goes.
 //
-// ops are the two Huddle transfers; the rate is MiB/s over both. While each
+// The transfers repeat --reps times, each time with new content (the first
+// 4 KiB of the file rewritten; with --file, the same content under a new
+// name), after one untimed repetition with --warmup. A repetition is the
+// baseline's upload and Huddle's, then the baseline's download and
+// Huddle's, the baseline first in even repetitions and Huddle first in odd
+// ones, so that neither always lands on the memory the other just freed;
+// the copies are checked and deleted before the next. Each direction
+// reports the repetition with the median ratio; every one is listed.
+//
+// ops are the Huddle transfers; the rate is MiB/s over them. While each
 // transfer runs the server's RSS is read every rssEvery: it must not grow
 // with the file's size.
 func fileFlags(fs *flag.FlagSet) runFunc {
@@ -42,10 +51,13 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 	fs.Var(&size, "size", "bytes of random content to send: a number with an optional KiB, MiB or GiB")
 	path := fs.String("file", "", "send this file instead of --size random bytes")
 	baseline := fs.Bool("baseline", true, "also send the file through a plain net/http server in this process")
+	baselineSync := fs.Bool("baseline-sync", false, "the baseline fsyncs the files it writes inside its time, as Huddle does")
+	reps := fs.Int("reps", 3, "timed repetitions of the four transfers")
+	warmup := fs.Bool("warmup", true, "one untimed repetition first")
 	serverPID := serverPIDFlag(fs)
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
-		if (*path == "" && size <= 0) || *serverPID < 0 {
-			return result{}, usagef("--size must be positive, --server-pid not negative")
+		if (*path == "" && size <= 0) || *serverPID < 0 || *reps < 1 {
+			return result{}, usagef("--size and --reps must be positive, --server-pid not negative")
 		}
 		dir, err := os.MkdirTemp("", "huddle-bench-file-")
 		if err != nil {
@@ -76,96 +88,232 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return result{}, err
 		}
-
-		res := result{Scenario: "file", Conns: 2, Unit: "MiB/s", ServerPID: srv.pid, FileBytes: n,
-			Upload: &fileTransfer{}, Download: &fileTransfer{}}
-		// The pass UploadFile makes before it sends anything, alone; its sum
-		// checks every copy that arrives.
-		start := time.Now()
-		sum, err := hashFile(ctx, src)
-		if err != nil {
-			return result{}, err
-		}
-		res.SHA256Seconds = time.Since(start).Seconds()
-		res.SHA256MiBPerSec = mibPerSec(n, time.Since(start))
-
-		var base *baselineServer
+		b := &fileBench{dir: dir, src: src, generated: *path == "", size: n, srv: srv, conns: conns, to: accts[1].name, progress: progress}
 		if *baseline {
-			if base, err = startBaseline(dir); err != nil {
+			if b.base, err = startBaseline(dir, *baselineSync); err != nil {
 				return result{}, err
 			}
-			defer base.close()
+			defer b.base.close()
 		}
-		copies := map[string]string{} // path → what it is a copy of, to check
+
+		res := result{Scenario: "file", Conns: 2, Unit: "MiB/s", ServerPID: srv.pid, FileBytes: n}
 		res.RSSStartBytes = srv.rss()
-
-		if base != nil {
-			progressf(progress, "baseline upload")
-			u, err := watch(srv, func() error { return base.upload(ctx, src, n) })
-			if err == nil {
-				err = settle(base.stored)
-			}
+		var timed []*fileRun
+		for i := range *reps + btoi(*warmup) {
+			run, err := b.rep(ctx, i, *warmup && i == 0)
 			if err != nil {
-				return result{}, fmt.Errorf("baseline upload: %w", err)
+				return result{}, err
 			}
-			res.Upload.baseline(n, u)
-			copies[base.stored] = "the baseline's upload"
+			res.FileRuns = append(res.FileRuns, run)
+			if !run.Warmup {
+				timed = append(timed, &res.FileRuns[len(res.FileRuns)-1])
+			}
 		}
+		up := medianRun(timed, func(r *fileRun) *fileTransfer { return &r.Upload })
+		res.Upload, res.Download = &up.Upload, &medianRun(timed, func(r *fileRun) *fileTransfer { return &r.Download }).Download
+		res.SHA256Seconds, res.SHA256MiBPerSec = up.SHA256Seconds, mibPerSec(n, time.Duration(up.SHA256Seconds*float64(time.Second)))
+		for _, r := range timed {
+			res.Ops += 2
+			res.Seconds += r.Upload.Seconds + r.Download.Seconds
+		}
+		res.OpsPerSec = mibPerSec(res.Ops*n, time.Duration(res.Seconds*float64(time.Second)))
+		return res, nil
+	}
+}
 
-		progressf(progress, "Huddle upload of %s", formatBytes(n))
-		var id, gotSum string
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// fileBench is what the file scenario's repetitions share.
+type fileBench struct {
+	dir       string
+	src       string
+	generated bool // src is the bench's: each repetition may change it
+	size      int64
+	srv       serverProc
+	conns     []*client.Client
+	to        string
+	base      *baselineServer // nil: no baseline
+	progress  io.Writer
+}
+
+// fileRun is one repetition of the file scenario.
+type fileRun struct {
+	Warmup      bool         `json:"warmup,omitempty"`
+	HuddleFirst bool         `json:"huddle_first,omitempty"`
+	Upload      fileTransfer `json:"upload"`
+	Download    fileTransfer `json:"download"`
+	// The pass client.HashFile makes over the file before this
+	// repetition, as UploadFile does before its first byte.
+	SHA256Seconds float64 `json:"client_sha256_s"`
+}
+
+// rep runs repetition i: new content, its sum, both uploads, both
+// downloads, the checks.
+func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error) {
+	run := fileRun{Warmup: warmup, HuddleFirst: i%2 == 1}
+	src, err := b.fresh(i)
+	if err != nil {
+		return run, err
+	}
+	start := time.Now()
+	sum, _, err := client.HashFile(ctx, src)
+	if err != nil {
+		return run, err
+	}
+	run.SHA256Seconds = time.Since(start).Seconds()
+	what := fmt.Sprintf("repetition %d", i)
+	if warmup {
+		what = "warm-up"
+	}
+	copies := map[string]string{} // path → what it is a copy of, to check
+	defer func() {
+		for path := range copies {
+			_ = os.Remove(path)
+		}
+	}()
+
+	var id string
+	huddleUp := func() error {
+		progressf(b.progress, "%s: Huddle upload of %s", what, formatBytes(b.size))
 		p := &phases{}
-		u, err := watch(srv, func() error {
-			info, err := conns[0].UploadFile(ctx, client.UserChat(accts[1].name), src, p.progress)
+		var gotSum string
+		u, err := watch(b.srv, func() error {
+			info, err := b.conns[0].UploadFile(ctx, client.UserChat(b.to), src, p.progress)
 			id, gotSum = info.File, info.SHA256
 			return err
 		})
 		if err != nil {
-			return result{}, fmt.Errorf("upload: %w", err)
+			return fmt.Errorf("upload: %w", err)
 		}
 		if gotSum != sum {
-			return result{}, fmt.Errorf("upload: the server stored sha256 %s, the file has %s", gotSum, sum)
+			return fmt.Errorf("upload: the server stored sha256 %s, the file has %s", gotSum, sum)
 		}
-		res.Upload.huddle(n, u, p)
-
-		if base != nil {
-			progressf(progress, "baseline download")
-			dst := filepath.Join(dir, "baseline-download.bin")
-			u, err := watch(srv, func() error { return base.download(ctx, dst) })
-			if err == nil {
-				err = settle(dst)
-			}
-			if err != nil {
-				return result{}, fmt.Errorf("baseline download: %w", err)
-			}
-			res.Download.baseline(n, u)
-			copies[dst] = "the baseline's download"
+		run.Upload.huddle(b.size, u, p)
+		return nil
+	}
+	baseUp := func() error {
+		progressf(b.progress, "%s: baseline upload", what)
+		u, err := watch(b.srv, func() error { return b.base.upload(ctx, src, b.size) })
+		if err == nil {
+			err = settle(b.base.stored)
 		}
-
-		progressf(progress, "Huddle download")
-		dst := filepath.Join(dir, "download.bin")
-		p = &phases{}
-		u, err = watch(srv, func() error {
-			_, err := conns[1].DownloadFile(ctx, id, dst, p.progress)
+		if err != nil {
+			return fmt.Errorf("baseline upload: %w", err)
+		}
+		run.Upload.baseline(b.size, u)
+		copies[b.base.stored] = "the baseline's upload"
+		return nil
+	}
+	huddleDown := func() error {
+		progressf(b.progress, "%s: Huddle download", what)
+		dst := filepath.Join(b.dir, "download.bin")
+		p := &phases{}
+		u, err := watch(b.srv, func() error {
+			_, err := b.conns[1].DownloadFile(ctx, id, dst, p.progress)
 			return err
 		})
 		if err != nil {
-			return result{}, fmt.Errorf("download: %w", err)
+			return fmt.Errorf("download: %w", err)
 		}
-		res.Download.huddle(n, u, p)
+		run.Download.huddle(b.size, u, p)
 		copies[dst] = "the download"
-
-		for path, what := range copies {
-			if got, err := hashFile(ctx, path); err != nil || got != sum {
-				return result{}, fmt.Errorf("%s is not the file sent (sha256 %s, %v)", what, got, err)
-			}
+		return nil
+	}
+	baseDown := func() error {
+		progressf(b.progress, "%s: baseline download", what)
+		dst := filepath.Join(b.dir, "baseline-download.bin")
+		u, err := watch(b.srv, func() error { return b.base.download(ctx, dst) })
+		if err == nil {
+			err = settle(dst)
 		}
-		res.Upload.ratio()
-		res.Download.ratio()
-		res.Ops = 2
-		res.Seconds = res.Upload.Seconds + res.Download.Seconds
-		res.OpsPerSec = mibPerSec(2*n, time.Duration(res.Seconds*float64(time.Second)))
-		return res, nil
+		if err != nil {
+			return fmt.Errorf("baseline download: %w", err)
+		}
+		run.Download.baseline(b.size, u)
+		copies[dst] = "the baseline's download"
+		return nil
+	}
+	steps := []func() error{huddleUp, huddleDown}
+	if b.base != nil {
+		steps = []func() error{baseUp, huddleUp, baseDown, huddleDown}
+		if run.HuddleFirst {
+			steps = []func() error{huddleUp, baseUp, huddleDown, baseDown}
+		}
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return run, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	for path, what := range copies {
+		if got, _, err := client.HashFile(ctx, path); err != nil || got != sum {
+			return run, fmt.Errorf("%s is not the file sent (sha256 %s, %v)", what, got, err)
+		}
+	}
+	run.Upload.ratio()
+	run.Download.ratio()
+	return run, nil
+}
+
+// fresh returns the file repetition i sends, with content no repetition
+// sent before: the server stores identical content once, and a client that
+// asks again for a file it just sent is told it is there. The bench's own
+// file gets new random bytes at its start, in place (its other pages stay
+// in the page cache, as they were); a --file, which is not the bench's to
+// change, gets a new name (a symbolic link) and keeps its content.
+func (b *fileBench) fresh(i int) (string, error) {
+	if !b.generated {
+		link := filepath.Join(b.dir, fmt.Sprintf("r%d-%s", i, filepath.Base(b.src)))
+		return link, os.Symlink(b.src, link)
+	}
+	if i == 0 {
+		return b.src, nil // written just now
+	}
+	head := make([]byte, min(b.size, 4<<10))
+	_, _ = rand.Read(head) // never fails
+	f, err := os.OpenFile(b.src, os.O_WRONLY, 0)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteAt(head, 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	return b.src, errors.Join(err, f.Close())
+}
+
+// medianRun returns the run whose transfer in one direction has the
+// median ratio to the baseline (the lower middle one of an even count),
+// or the median Huddle rate without a baseline.
+func medianRun(runs []*fileRun, dir func(*fileRun) *fileTransfer) *fileRun {
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b *fileRun) int {
+		x, y := dir(a), dir(b)
+		return cmp.Or(cmp.Compare(x.Ratio, y.Ratio), cmp.Compare(x.MiBPerSec, y.MiBPerSec))
+	})
+	return sorted[(len(sorted)-1)/2]
+}
+
+// fileRunRows adds a row per repetition.
+func fileRunRows(row func(k, v string), runs []fileRun) {
+	for i, r := range runs {
+		k := fmt.Sprintf("repetition %d", i)
+		if r.Warmup {
+			k = "warm-up"
+		}
+		first := "baseline first"
+		if r.HuddleFirst {
+			first = "Huddle first"
+		}
+		row(k, fmt.Sprintf("%s; SHA-256 %.2f s; upload %.1f / %.1f MiB/s (%.2f), phases %.2f/%.2f/%.2f s; download %.1f / %.1f MiB/s (%.2f), phases %.2f/%.2f/%.2f s",
+			first, r.SHA256Seconds,
+			r.Upload.MiBPerSec, r.Upload.BaselineMiBPerSec, r.Upload.Ratio, r.Upload.StartSeconds, r.Upload.BytesSeconds, r.Upload.FinishSeconds,
+			r.Download.MiBPerSec, r.Download.BaselineMiBPerSec, r.Download.Ratio, r.Download.StartSeconds, r.Download.BytesSeconds, r.Download.FinishSeconds))
 	}
 }
 
@@ -362,34 +510,6 @@ func writeRandom(ctx context.Context, path string, size int64) error {
 		err = cerr
 	}
 	return err
-}
-
-// hashFile returns the hex SHA-256 of the file at path, read the way
-// client.UploadFile reads it.
-func hashFile(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// ctxReader ends a long read when ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // byteSize is a flag of bytes with an optional binary suffix: 4096, 512KiB,

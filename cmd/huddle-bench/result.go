@@ -66,6 +66,7 @@ type result struct {
 	SHA256MiBPerSec float64       `json:"client_sha256_mib_per_sec,omitempty"`
 	Upload          *fileTransfer `json:"upload,omitempty"`
 	Download        *fileTransfer `json:"download,omitempty"`
+	FileRuns        []fileRun     `json:"file_runs,omitempty"` // every repetition; Upload and Download are the median ones
 
 	// media: packets the publishers sent and the subscribers received,
 	// the share lost on the way (1 − received/(sent × fanout)), and the CPU
@@ -147,6 +148,7 @@ func (r result) print(w io.Writer, asJSON bool) error {
 		row("client SHA-256", fmt.Sprintf("%.2f s (%.1f MiB/s)", r.SHA256Seconds, r.SHA256MiBPerSec))
 		r.Upload.rows(row, "upload")
 		r.Download.rows(row, "download")
+		fileRunRows(row, r.FileRuns)
 	}
 	return tw.Flush()
 }
