@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Request is a client request: {"id": 17, "type": "msg.send", "data": {...}}.
@@ -49,8 +50,16 @@ const MaxTypeLen = 64
 // DecodeRequest strictly decodes one request payload. Unknown fields, trailing
 // data, a missing id or type, and a non-object data field are bad requests.
 func DecodeRequest(payload []byte) (Request, error) {
-	var req Request
-	if err := decodeStrict(payload, &req); err != nil {
+	// Data as a jsontext.Value, which v2 copies natively, where a
+	// json.RawMessage goes through its UnmarshalJSON method.
+	var wire struct {
+		ID   uint64         `json:"id"`
+		Type string         `json:"type"`
+		Data jsontext.Value `json:"data,omitempty"`
+	}
+	err := decodeStrict(payload, &wire)
+	req := Request{ID: wire.ID, Type: wire.Type, Data: json.RawMessage(wire.Data)}
+	if err != nil {
 		return req, Errorf(CodeBadRequest, "invalid request: %v", err)
 	}
 	if req.ID == 0 {
