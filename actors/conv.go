@@ -68,10 +68,11 @@ func newChatProducer(h *Hub, a, b string) actor.Producer {
 
 // committed brings a message's outcome back from the writer.
 type committed struct {
-	req *request
-	msg storage.Message
-	res storage.Appended
-	err error
+	req   *request
+	msg   storage.Message
+	res   storage.Appended
+	err   error
+	frame []byte // its msg.new, once encoded
 }
 
 // readDone brings a history or read-marker job's outcome back.
@@ -115,9 +116,9 @@ func (c *convActor) Receive(ctx actor.Context) {
 		case crash:
 			panic("crash requested for " + c.name)
 		}
-	case *committed:
-		c.st.pending--
-		c.st.committed++
+	case committedBatch:
+		c.st.pending -= len(m)
+		c.st.committed += uint64(len(m))
 		c.committed(m)
 		c.startReads()
 		if c.st.drain && c.st.pending == 0 {
@@ -361,10 +362,7 @@ func (c *convActor) send(ctx actor.Context, r *request) {
 	if c.group == "" {
 		m.Recipient = c.peer(r.sess.user)
 	}
-	self, root := ctx.Self(), c.hub.system.Root
-	ok := c.hub.writer.submit(&writeReq{msg: m, done: func(res storage.Appended, err error) {
-		root.Send(self, &committed{req: r, msg: m, res: res, err: err})
-	}})
+	ok := c.hub.writer.submit(&writeReq{msg: m, owner: ctx.Self(), note: &committed{req: r, msg: m}})
 	if !ok {
 		c.hub.writerFull.Add(1)
 		c.fail(r, protocol.Errorf(protocol.CodeUnavailable, "server busy; retry with the same client_msg_id"))
@@ -374,28 +372,58 @@ func (c *convActor) send(ctx actor.Context, r *request) {
 	c.st.submitted++
 }
 
-// committed answers a stored message and pushes it to every session of the
-// conversation's members but the sender's. A retry of a stored message is
-// pushed again: its first push may be what never arrived; clients drop a
-// (conversation, seq) they have already seen.
-func (c *convActor) committed(m *committed) {
-	switch {
-	case m.err != nil:
-		// The writer has logged the failure, once for the whole batch.
-		c.fail(m.req, protocol.Errorf(protocol.CodeUnavailable, "the message was not stored; retry with the same client_msg_id"))
-		return
-	case m.res.Err != nil:
-		c.fail(m.req, protocol.Errorf(protocol.CodeConflict, "client_msg_id %s was used in another conversation", m.msg.ClientMsgID))
+// committed answers the messages of one writer batch and pushes them to
+// every session of the conversation's members but each sender's: all of
+// them in one write per session (the frames go out concatenated). A retry
+// of a stored message is pushed again: its first push may be what never
+// arrived; clients drop a (conversation, seq) they have already seen.
+func (c *convActor) committed(batch committedBatch) {
+	var all []byte
+	var senders []uint64 // connections that sent some of the batch
+	for _, m := range batch {
+		switch {
+		case m.err != nil:
+			// The writer has logged the failure, once for the whole batch.
+			c.fail(m.req, protocol.Errorf(protocol.CodeUnavailable, "the message was not stored; retry with the same client_msg_id"))
+			continue
+		case m.res.Err != nil:
+			c.fail(m.req, protocol.Errorf(protocol.CodeConflict, "client_msg_id %s was used in another conversation", m.msg.ClientMsgID))
+			continue
+		}
+		c.reply(m.req, protocol.MsgSendReply{Seq: m.res.Seq, TS: m.res.Created, Duplicate: m.res.Duplicate})
+		m.msg.Seq, m.msg.Created = m.res.Seq, m.res.Created
+		frame, err := protocol.EncodePush(protocol.PushMsgNew, c.wireMessage(m.msg))
+		if err != nil {
+			c.hub.log.Error("encode msg.new", "err", err)
+			m.frame = nil
+			continue
+		}
+		m.frame = frame
+		all = append(all, frame...)
+		if id := m.req.conn.ID(); !slices.Contains(senders, id) {
+			senders = append(senders, id)
+		}
+	}
+	if len(all) == 0 {
 		return
 	}
-	c.reply(m.req, protocol.MsgSendReply{Seq: m.res.Seq, TS: m.res.Created, Duplicate: m.res.Duplicate})
-	m.msg.Seq, m.msg.Created = m.res.Seq, m.res.Created
-	frame, err := protocol.EncodePush(protocol.PushMsgNew, c.wireMessage(m.msg))
-	if err != nil {
-		c.hub.log.Error("encode msg.new", "err", err)
-		return
+	// A sender's connection gets the batch without its own messages.
+	var others map[uint64][]byte
+	if len(batch) > 1 {
+		others = make(map[uint64][]byte, len(senders))
+		for _, id := range senders {
+			var f []byte
+			for _, m := range batch {
+				if m.frame != nil && m.req.conn.ID() != id {
+					f = append(f, m.frame...)
+				}
+			}
+			others[id] = f
+		}
+	} else {
+		others = map[uint64][]byte{senders[0]: nil}
 	}
-	c.hub.dir.push(frame, m.req.conn.ID(), maps.Keys(c.st.members))
+	c.hub.dir.pushBatch(all, others, maps.Keys(c.st.members))
 }
 
 func (c *convActor) wireMessage(m storage.Message) protocol.Message {

@@ -179,6 +179,25 @@ func (d *Directory) push(frame []byte, skip uint64, users iter.Seq[string]) {
 	}
 }
 
+// pushBatch sends frames to every session of users: to the connections
+// in instead the frames given there (nothing when empty), to all others
+// frames itself.
+func (d *Directory) pushBatch(frames []byte, instead map[uint64][]byte, users iter.Seq[string]) {
+	d.connsMu.RLock()
+	defer d.connsMu.RUnlock()
+	for u := range users {
+		for _, c := range d.conns[u] {
+			f, ok := instead[c.ID()]
+			if !ok {
+				f = frames
+			}
+			if len(f) > 0 {
+				c.Send(f)
+			}
+		}
+	}
+}
+
 // Live returns how many actors are running.
 func (d *Directory) Live() int {
 	d.mu.Lock()

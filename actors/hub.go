@@ -70,7 +70,6 @@ func NewHub(store storage.Store, files Files, relay *media.Relay, cfg configs.Co
 		auth:        auth,
 		acfg:        acfg,
 		chat:        chat,
-		writer:      newMsgWriter(store, log, chat.BatchSize, chat.WriterQueue, chat.BatchDelay, acfg.StoreTimeout),
 		system:      actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log.With("lib", "protoactor") })),
 		hasher:      NewHasher(Argon2Params{Memory: auth.Argon2Memory, Time: auth.Argon2Time, Threads: auth.Argon2Threads}, auth.EffectiveHashWorkers(), auth.HashQueue),
 		failAccount: NewLimiter(auth.FailPerAccount, auth.FailWindow),
@@ -81,6 +80,7 @@ func NewHub(store storage.Store, files Files, relay *media.Relay, cfg configs.Co
 		// queue, a flow could only wait to be refused.
 		accountSlots: make(chan struct{}, auth.EffectiveHashWorkers()+auth.HashQueue),
 	}
+	h.writer = newMsgWriter(h.system.Root, store, log, chat.BatchSize, chat.WriterQueue, chat.BatchDelay, acfg.StoreTimeout)
 	h.dir = newDirectory(h)
 	return h
 }

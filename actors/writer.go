@@ -6,16 +6,26 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"huddle/storage"
 )
 
-// writeReq is one message on its way to the database. done runs on the
-// writer's goroutine once the batch holding the message has committed or
-// failed; it must not block.
+// writeReq is one message on its way to the database. Once the batch
+// holding it has committed or failed, the writer either calls done, on its
+// own goroutine (it must not block), or, when owner is set, hands
+// committed, filled in, to owner: with one *committedBatch per owner and
+// batch, for all of that owner's messages in the batch.
 type writeReq struct {
-	msg  storage.Message
-	done func(storage.Appended, error)
+	msg   storage.Message
+	done  func(storage.Appended, error)
+	owner *actor.PID
+	note  *committed
 }
+
+// committedBatch brings an actor the outcomes of its messages in one
+// batch, in the order they were submitted.
+type committedBatch []*committed
 
 // msgWriter is the group-commit writer: one goroutine drains a queue of
 // messages from every conversation into batches, each stored with one
@@ -24,6 +34,7 @@ type writeReq struct {
 // gathers, so batches grow with the load and a commit is shared by all the
 // messages that arrived during the previous one.
 type msgWriter struct {
+	root    *actor.RootContext
 	store   storage.Messages
 	log     *slog.Logger
 	size    int
@@ -36,9 +47,9 @@ type msgWriter struct {
 	once  sync.Once
 }
 
-func newMsgWriter(store storage.Messages, log *slog.Logger, size, queue int, delay, timeout time.Duration) *msgWriter {
+func newMsgWriter(root *actor.RootContext, store storage.Messages, log *slog.Logger, size, queue int, delay, timeout time.Duration) *msgWriter {
 	w := &msgWriter{
-		store: store, log: log, size: size, delay: delay, timeout: timeout,
+		root: root, store: store, log: log, size: size, delay: delay, timeout: timeout,
 		queue: make(chan *writeReq, queue),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -126,12 +137,24 @@ func (w *msgWriter) commit(batch []*writeReq, msgs []storage.Message) {
 	cancel()
 	if err != nil {
 		w.log.Error("store messages", "messages", len(batch), "err", err)
-		for _, r := range batch {
-			r.done(storage.Appended{}, err)
-		}
-		return
 	}
+	var owners map[*actor.PID]committedBatch
 	for i, r := range batch {
-		r.done(res[i], nil)
+		var out storage.Appended
+		if err == nil {
+			out = res[i]
+		}
+		if r.owner == nil {
+			r.done(out, err)
+			continue
+		}
+		r.note.res, r.note.err = out, err
+		if owners == nil {
+			owners = make(map[*actor.PID]committedBatch)
+		}
+		owners[r.owner] = append(owners[r.owner], r.note)
+	}
+	for pid, b := range owners {
+		w.root.Send(pid, b)
 	}
 }

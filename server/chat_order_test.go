@@ -284,3 +284,72 @@ func TestMissingConversationsLeaveNoActors(t *testing.T) {
 	}
 	waitLive(t, e, 1) // vera's own
 }
+
+// TestBatchedPushesSkipTheirSender pipelines group messages from two users
+// on three connections, so that writer batches hold messages of several
+// senders: every connection gets each message exactly once, in seq order,
+// except those it sent itself; the sender's other session gets them too.
+func TestBatchedPushesSkipTheirSender(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		for _, name := range []string{"ann", "ben", "cat"} {
+			e.register(e.dial(), name)
+		}
+		owner, _ := e.login("ann")
+		call(t, owner, protocol.TypeGroupCreate, protocol.GroupName{Group: "crew"}, nil)
+		call(t, owner, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "crew", Users: []string{"ben", "cat"}}, nil)
+		ann1, ann2, ben, cat := e.rawLogin("ann"), e.rawLogin("ann"), e.rawLogin("ben"), e.rawLogin("cat")
+		const n = 60
+		crew := protocol.Conversation{Group: "crew"}
+		for i := range n {
+			ann1.Request(uint64(10+i), protocol.TypeMsgSend, protocol.MsgSend{Conversation: crew, ClientMsgID: fmt.Sprintf("a%d", i), Text: "from ann1"})
+			ben.Request(uint64(10+i), protocol.TypeMsgSend, protocol.MsgSend{Conversation: crew, ClientMsgID: fmt.Sprintf("b%d", i), Text: "from ben"})
+		}
+		// pushes reads until it has n replies and want pushes.
+		pushes := func(c *testutil.RawConn, replies, want int) []protocol.Message {
+			t.Helper()
+			var got []protocol.Message
+			for r := 0; r < replies || len(got) < want; {
+				m := c.Read()
+				if !m.IsPush() {
+					if !m.OK {
+						t.Fatalf("send failed: %+v", m.Error)
+					}
+					r++
+					continue
+				}
+				if m.Type == protocol.PushMsgNew {
+					var msg protocol.Message
+					if err := protocol.DecodeLenient(m.Data, &msg); err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, msg)
+				}
+			}
+			if m, err := c.TryRead(200 * time.Millisecond); err == nil && m.Type == protocol.PushMsgNew {
+				t.Fatalf("one msg.new too many: %s", m.Data)
+			}
+			return got
+		}
+		check := func(who string, got []protocol.Message, skip string) {
+			t.Helper()
+			last := int64(0)
+			for _, m := range got {
+				if m.Seq <= last {
+					t.Fatalf("%s: seq %d after %d", who, m.Seq, last)
+				}
+				last = m.Seq
+				if m.Text == skip {
+					t.Fatalf("%s got its own message %d back", who, m.Seq)
+				}
+			}
+		}
+		check("ann1", pushes(ann1, n, n), "from ann1")
+		check("ben", pushes(ben, n, n), "from ben")
+		all := pushes(cat, 0, 2*n)
+		check("cat", all, "")
+		check("ann2", pushes(ann2, 0, 2*n), "")
+		if all[len(all)-1].Seq != 2*n {
+			t.Fatalf("cat's last seq %d, want %d", all[len(all)-1].Seq, 2*n)
+		}
+	})
+}
