@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -30,7 +31,7 @@ type Directory struct {
 	hub      *Hub
 	guardian actor.SupervisorStrategy
 
-	mu     sync.Mutex
+	mu     sync.RWMutex // read-held to send, so the event loops route side by side
 	actors map[string]*entry
 	gen    uint64
 
@@ -44,7 +45,7 @@ type Directory struct {
 // entry is a live actor and how many messages the directory sent it.
 type entry struct {
 	pid  *actor.PID
-	sent uint64
+	sent atomic.Uint64
 }
 
 // routed is a message sent through the directory.
@@ -83,17 +84,27 @@ func (d *Directory) sendMeeting(id int64, msg any) {
 	d.send(meetingPrefix+strconv.FormatInt(id, 10), msg, true)
 }
 
+// send counts and sends under the lock, read-held: retire, which takes it
+// whole, sees every message sent before it, and none after it starts.
 func (d *Directory) send(name string, msg any, spawn bool) {
+	d.mu.RLock()
+	if e := d.actors[name]; e != nil {
+		e.sent.Add(1)
+		d.hub.system.Root.Send(e.pid, &routed{msg})
+		d.mu.RUnlock()
+		return
+	}
+	d.mu.RUnlock()
+	if !spawn {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.actors[name]
 	if e == nil {
-		if !spawn {
-			return
-		}
 		e = d.spawn(name)
 	}
-	e.sent++
+	e.sent.Add(1)
 	d.hub.system.Root.Send(e.pid, &routed{msg})
 }
 
@@ -139,7 +150,7 @@ func (d *Directory) retire(name string, pid *actor.PID, received uint64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.actors[name]
-	if e == nil || !e.pid.Equal(pid) || e.sent != received {
+	if e == nil || !e.pid.Equal(pid) || e.sent.Load() != received {
 		return false
 	}
 	delete(d.actors, name)
@@ -200,8 +211,8 @@ func (d *Directory) pushBatch(frames []byte, instead map[uint64][]byte, users it
 
 // Live returns how many actors are running.
 func (d *Directory) Live() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	return len(d.actors)
 }
 
