@@ -1,11 +1,14 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -328,4 +331,37 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 			t.Errorf("%T encodes as\n%s\nencoding/json says\n%s", v, got, want)
 		}
 	}
+}
+
+// FuzzDecodeIncoming checks the client's fast path against the full
+// decoder: whatever the fast path takes, the full decoder reads the same
+// way, or finds fault only inside data (which its consumer decodes).
+func FuzzDecodeIncoming(f *testing.F) {
+	push, _ := EncodePush(PushMsgNew, Message{Seq: 3, From: "a", Text: `x"}{\`, TS: time.Unix(1, 0)})
+	resp, _ := EncodeResponse(9, MsgSendReply{Seq: 1, TS: time.Unix(1, 0)})
+	f.Add(push[HeaderSize:])
+	f.Add(resp[HeaderSize:])
+	f.Add(EncodeError(0, Errorf(CodeBadRequest, "x"))[HeaderSize:])
+	f.Add([]byte(`{"id":7,"ok":true}`))
+	f.Add([]byte(`{"type":"t","data":{"a":[1,"]"]},"more":1}`))
+	f.Add([]byte(`{"id":07,"ok":true,"data":"s"}`))
+	f.Add([]byte(`{"type":"t","data":[}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		fast, ok := incomingFast(payload)
+		if !ok {
+			_, _ = DecodeIncoming(payload) // must not panic
+			return
+		}
+		var full Incoming
+		if err := DecodeLenient(payload, &full); err != nil {
+			if len(fast.Data) > 0 && !jsontext.Value(fast.Data).IsValid() {
+				return // the fault is in data
+			}
+			t.Fatalf("fast path took %q, which does not decode: %v", payload, err)
+		}
+		if fast.ID != full.ID || fast.Type != full.Type || fast.OK != full.OK || full.Error != nil ||
+			!bytes.Equal(fast.Data, full.Data) {
+			t.Fatalf("%q: fast path %+v, full decoder %+v", payload, fast, full)
+		}
+	})
 }
