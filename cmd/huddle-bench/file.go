@@ -32,7 +32,10 @@ import (
 // rename and record after the last; the download includes the client's
 // hashing, fsync and rename. The SHA-256 pass is also timed on its own, and
 // the progress callbacks split each transfer into before, while and after
-// the bytes move, so that the reader sees where the time goes.
+// the bytes move, so that the reader sees where the time goes. With
+// --known-sum the upload is given the sum instead (UploadFileSum), as
+// `huddle file send` does for a file it sent before: the figure of a
+// repeated or resumed send, not of a first one.
 //
 // The transfers repeat --reps times, each time with new content (the first
 // 4 KiB of the file rewritten; with --file, the same content under a new
@@ -54,6 +57,7 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 	baselineSync := fs.Bool("baseline-sync", false, "the baseline fsyncs the files it writes inside its time, as Huddle does")
 	reps := fs.Int("reps", 3, "timed repetitions of the four transfers")
 	warmup := fs.Bool("warmup", true, "one untimed repetition first")
+	knownSum := fs.Bool("known-sum", false, "give Huddle's upload the file's SHA-256 (client.UploadFileSum), as huddle file send finds it for a file it sent before: no pass over the file before the first byte")
 	serverPID := serverPIDFlag(fs)
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if (*path == "" && size <= 0) || *serverPID < 0 || *reps < 1 {
@@ -88,7 +92,8 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return result{}, err
 		}
-		b := &fileBench{dir: dir, src: src, generated: *path == "", size: n, srv: srv, conns: conns, to: accts[1].name, progress: progress}
+		b := &fileBench{dir: dir, src: src, generated: *path == "", size: n, srv: srv, conns: conns, to: accts[1].name,
+			knownSum: *knownSum, progress: progress}
 		if *baseline {
 			if b.base, err = startBaseline(dir, *baselineSync); err != nil {
 				return result{}, err
@@ -138,6 +143,7 @@ type fileBench struct {
 	conns     []*client.Client
 	to        string
 	base      *baselineServer // nil: no baseline
+	knownSum  bool            // Huddle's upload is given the sum
 	progress  io.Writer
 }
 
@@ -145,6 +151,7 @@ type fileBench struct {
 type fileRun struct {
 	Warmup      bool         `json:"warmup,omitempty"`
 	HuddleFirst bool         `json:"huddle_first,omitempty"`
+	KnownSum    bool         `json:"known_sum,omitempty"` // the upload was given the sum: no pass before it
 	Upload      fileTransfer `json:"upload"`
 	Download    fileTransfer `json:"download"`
 	// The pass client.HashFile makes over the file before this
@@ -155,7 +162,7 @@ type fileRun struct {
 // rep runs repetition i: new content, its sum, both uploads, both
 // downloads, the checks.
 func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error) {
-	run := fileRun{Warmup: warmup, HuddleFirst: i%2 == 1}
+	run := fileRun{Warmup: warmup, HuddleFirst: i%2 == 1, KnownSum: b.knownSum}
 	src, err := b.fresh(i)
 	if err != nil {
 		return run, err
@@ -183,7 +190,11 @@ func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error
 		p := &phases{}
 		var gotSum string
 		u, err := watch(b.srv, func() error {
-			info, err := b.conns[0].UploadFile(ctx, client.UserChat(b.to), src, p.progress)
+			known := ""
+			if b.knownSum {
+				known = sum
+			}
+			info, err := b.conns[0].UploadFileSum(ctx, client.UserChat(b.to), src, known, p.progress)
 			id, gotSum = info.File, info.SHA256
 			return err
 		})
@@ -309,6 +320,9 @@ func fileRunRows(row func(k, v string), runs []fileRun) {
 		first := "baseline first"
 		if r.HuddleFirst {
 			first = "Huddle first"
+		}
+		if r.KnownSum {
+			first += ", upload given the sum"
 		}
 		row(k, fmt.Sprintf("%s; SHA-256 %.2f s; upload %.1f / %.1f MiB/s (%.2f), phases %.2f/%.2f/%.2f s; download %.1f / %.1f MiB/s (%.2f), phases %.2f/%.2f/%.2f s",
 			first, r.SHA256Seconds,
