@@ -80,7 +80,7 @@ done
 run "dbcommit -batch 100" "$work/bin/dbcommit" -batch 100
 run "natsfan 100" "$work/bin/natsfan" -subs 100 -size 128 -d 5s
 run "fanout M=100 S=4 K=16" hb fanout --members 100 --senders 4 --pipeline 16 --size 128 --duration 10s
-run "fanout M=100 S=8 K=64" hb fanout --members 100 --senders 8 --pipeline 64 --size 128 --duration 10s
+run "fanout M=100 S=4 K=32" hb fanout --members 100 --senders 4 --pipeline 32 --size 128 --duration 10s
 run "natsfan 1000" "$work/bin/natsfan" -subs 1000 -size 128 -d 5s
 run "fanout M=1000 S=4 K=16" hb fanout --members 1000 --senders 4 --pipeline 16 --size 128 --duration 10s
 run "natsfan 100" "$work/bin/natsfan" -subs 100 -size 128 -d 5s
