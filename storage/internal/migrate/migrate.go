@@ -183,13 +183,17 @@ func Applied(ctx context.Context, db *sql.DB) ([]int, error) {
 	return versions, rows.Err()
 }
 
-// Through returns fsys with only the schema files up to version last: what
-// a database that an older build migrated has applied, for upgrade tests.
-func Through(fsys fs.FS, last int) (fs.FS, error) {
-	if _, err := load(fsys); err != nil {
-		return nil, err
+// ApplyThrough applies the schema files in the "migrations" folder of fsys
+// up to version last: what an older build left, for upgrade tests.
+func ApplyThrough(ctx context.Context, db *sql.DB, fsys fs.FS, d Dialect, last int) error {
+	schema, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		return err
 	}
-	return through{fsys, last}, nil
+	if _, err := load(schema); err != nil {
+		return err
+	}
+	return Apply(ctx, db, through{schema, last}, d)
 }
 
 type through struct {
