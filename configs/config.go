@@ -186,7 +186,7 @@ func DefaultConfig() Config {
 		},
 		Chat: Chat{
 			MaxText:     16 << 10,
-			BatchSize:   500,
+			BatchSize:   512,
 			BatchDelay:  0,
 			WriterQueue: 65536,
 			GroupIdle:   2 * time.Minute,
