@@ -89,6 +89,10 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 // deliver hands a push to the channel, or drops and counts it when the
 // channel is full: the reader must never wait for a push consumer.
 func (c *Client) deliver(p protocol.Push) {
+	if c.opts.pushHandler != nil {
+		c.opts.pushHandler(p)
+		return
+	}
 	select {
 	case c.pushes <- p:
 	default:

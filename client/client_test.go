@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -164,6 +165,30 @@ func TestPushes(t *testing.T) {
 	}
 	if c.DroppedPushes() != 0 {
 		t.Fatalf("dropped %d", c.DroppedPushes())
+	}
+}
+
+// A push handler sees every push, in order, before the response that
+// followed them; the channel stays empty.
+func TestPushHandler(t *testing.T) {
+	s := clifake.Start(t, func(s *clifake.Server) { s.OnRequest = pushThenReply })
+	var got []bool // only the reader goroutine appends, before the reply is read
+	c := dial(t, s, WithPushHandler(func(p protocol.Push) {
+		var pr protocol.Presence
+		if protocol.DecodeData(p.Data, &pr) == nil && p.Type == protocol.PushPresence {
+			got = append(got, pr.Online)
+		}
+	}))
+	if err := c.Call(testCtx(t), "push", clifake.Echo{N: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, false, true}; !slices.Equal(got, want) {
+		t.Fatalf("handler saw %v, want %v", got, want)
+	}
+	select {
+	case p := <-c.Pushes():
+		t.Fatalf("push %s on the channel too", p.Type)
+	default:
 	}
 }
 

@@ -1,6 +1,10 @@
 package client
 
-import "time"
+import (
+	"time"
+
+	"huddle/protocol"
+)
 
 // DefaultPushBuffer is the default capacity of the push channel.
 const DefaultPushBuffer = 256
@@ -18,7 +22,8 @@ const (
 )
 
 type options struct {
-	pushBuffer int
+	pushBuffer  int
+	pushHandler func(protocol.Push)
 	clientName string
 	heartbeat  time.Duration // 0: the server's interval; < 0: off
 
@@ -41,6 +46,16 @@ type Option func(*options)
 // that arrive while it is full are dropped and counted by DroppedPushes.
 func WithPushBuffer(n int) Option {
 	return func(o *options) { o.pushBuffer = max(n, 1) }
+}
+
+// WithPushHandler makes the connection's reader goroutine call fn with
+// each push instead of sending it to the Pushes channel (which then stays
+// empty). fn runs before the reader reads on: it must return quickly, for
+// every response and push behind it waits, and it must not call the
+// client. It is for consumers that cannot afford a goroutine switch per
+// push, such as a load generator counting hundreds of thousands a second.
+func WithPushHandler(fn func(protocol.Push)) Option {
+	return func(o *options) { o.pushHandler = fn }
 }
 
 // WithClientName sets the client string sent in hello, e.g. "huddle-cli/0.3".

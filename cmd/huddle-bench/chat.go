@@ -45,7 +45,8 @@ func chatFlags(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return result{}, err
 		}
-		peers, err := openAll(ctx, g.server, clients, accts[clients:], client.WithPushBuffer(receiveBuffer))
+		var t traffic
+		peers, tallied, err := t.openReceivers(ctx, g.server, clients, accts[clients:])
 		defer closeAll(peers)
 		if err != nil {
 			return result{}, err
@@ -53,15 +54,13 @@ func chatFlags(fs *flag.FlagSet) runFunc {
 
 		progressf(progress, "sending %d-byte messages on %d connections, %d in flight each, for %v",
 			*size, clients, l.pipeline, l.duration)
-		var t traffic
-		stop := t.listen(peers)
 		run := randomHex(4)
 		start := time.Now()
 		sending := l.drive(ctx, senders, &t.acks, func(i, j int) op {
 			return t.sender(client.UserChat(accts[clients+i].name), *size, fmt.Sprintf("%s-%d-%d-", run, i, j), nil)
 		})
 		last := t.settle(ctx, t.acks.count())
-		stop()
+		tallied()
 
 		res := result{Scenario: "chat", Conns: 2 * clients, Senders: clients, Pipeline: l.pipeline, SizeBytes: *size, Unit: "messages/s"}
 		t.fill(&res, sending, last.Sub(start), append(senders, peers...), peers)

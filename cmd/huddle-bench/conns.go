@@ -73,7 +73,7 @@ func newAccounts(ctx context.Context, addr string, n int, login bool, progress i
 // session of accts[i%len(accts)]. Each attempt goes to rec: its time to
 // connect, say hello and resume, or its error. Failed connections are nil in
 // the result, which holds connection first+k at k.
-func openConns(ctx context.Context, addr string, first, n int, accts []account, rec *recorder, opts ...client.Option) []*client.Client {
+func openConns(ctx context.Context, addr string, first, n int, accts []account, rec *recorder, optsFor func(i int) []client.Option) []*client.Client {
 	clients := make([]*client.Client, n-first)
 	var g errgroup.Group
 	g.SetLimit(dialWorkers)
@@ -83,6 +83,10 @@ func openConns(ctx context.Context, addr string, first, n int, accts []account, 
 		}
 		g.Go(func() error {
 			start := time.Now()
+			var opts []client.Option
+			if optsFor != nil {
+				opts = optsFor(i)
+			}
 			c, err := dial(ctx, addr, opts...)
 			if err == nil && len(accts) > 0 {
 				if _, err = c.Resume(ctx, accts[(first+i)%len(accts)].token); err != nil {
@@ -117,7 +121,7 @@ func closeAll(clients []*client.Client) {
 func dial(ctx context.Context, addr string, opts ...client.Option) (*client.Client, error) {
 	// Most connections never read pushes: a one-slot channel instead of the
 	// default 256 slots keeps 20,000 connections cheap for the bench itself.
-	// The ones that do read them pass a bigger client.WithPushBuffer.
+	// The ones that count them pass client.WithPushHandler (openReceivers).
 	return client.Dial(ctx, addr, append([]client.Option{client.WithClientName(clientName), client.WithPushBuffer(1)}, opts...)...)
 }
 

@@ -52,7 +52,8 @@ func fanoutFlags(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return result{}, err
 		}
-		mconns, err := openAll(ctx, g.server, members, accts[*senders:], client.WithPushBuffer(receiveBuffer))
+		var t traffic
+		mconns, tallied, err := t.openReceivers(ctx, g.server, members, accts[*senders:])
 		defer closeAll(mconns)
 		if err != nil {
 			return result{}, err
@@ -64,7 +65,6 @@ func fanoutFlags(fs *flag.FlagSet) runFunc {
 
 		progressf(progress, "sending %d-byte messages to %d members from %d connections, %d in flight each, for %v",
 			*size, members, *senders, l.pipeline, l.duration)
-		var t traffic
 		m, lag := int64(members), int64(*maxLag)
 		var gate func(context.Context)
 		if lag > 0 {
@@ -74,14 +74,13 @@ func fanoutFlags(fs *flag.FlagSet) runFunc {
 				}
 			}
 		}
-		stop := t.listen(mconns)
 		run := randomHex(4)
 		start := time.Now()
 		sending := l.drive(ctx, sconns, &t.acks, func(i, j int) op {
 			return t.sender(client.GroupChat(group), *size, fmt.Sprintf("%s-%d-%d-", run, i, j), gate)
 		})
 		last := t.settle(ctx, t.acks.count()*m)
-		stop()
+		tallied()
 
 		res := result{Scenario: "fanout", Conns: members + *senders, Senders: *senders, Members: members,
 			Pipeline: l.pipeline, SizeBytes: *size, Unit: "deliveries/s"}

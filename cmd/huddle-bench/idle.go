@@ -55,7 +55,7 @@ func idleFlags(fs *flag.FlagSet) runFunc {
 		for k := 1; k <= *steps; k++ {
 			n := conns * k / *steps
 			start := time.Now()
-			clients = append(clients, openConns(ctx, g.server, len(clients), n, accts, &rec)...)
+			clients = append(clients, openConns(ctx, g.server, len(clients), n, accts, &rec, nil)...)
 			opening += time.Since(start)
 			wait := *pause
 			if k == *steps {

@@ -127,8 +127,13 @@ func userGet(ctx context.Context, c *client.Client) error {
 // fails if any of them fails; the clients it did open are returned for
 // closeAll either way.
 func openAll(ctx context.Context, addr string, n int, accts []account, opts ...client.Option) ([]*client.Client, error) {
+	return openEach(ctx, addr, n, accts, func(int) []client.Option { return opts })
+}
+
+// openEach is openAll with connection i's options from optsFor(i).
+func openEach(ctx context.Context, addr string, n int, accts []account, optsFor func(i int) []client.Option) ([]*client.Client, error) {
 	var rec recorder
-	clients := openConns(ctx, addr, 0, n, accts, &rec, opts...)
+	clients := openConns(ctx, addr, 0, n, accts, &rec, optsFor)
 	if rec.errors > 0 {
 		return clients, fmt.Errorf("%d of %d connections failed to open, first: %w", rec.errors, n, rec.firstErr)
 	}

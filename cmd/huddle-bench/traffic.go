@@ -25,9 +25,6 @@ const (
 	// stampLen is the width of the send time (Unix nanoseconds, zero-padded)
 	// that starts every text.
 	stampLen = 19
-	// receiveBuffer is a receiving connection's push channel: a reader busy
-	// for a moment must not make the client library drop pushes.
-	receiveBuffer = 1024
 	// settleQuiet is how long the bench waits for the next push after the
 	// senders stopped before it gives up on the ones still missing.
 	settleQuiet = 3 * time.Second
@@ -77,41 +74,52 @@ func (t *traffic) sender(to protocol.Conversation, size int, idPrefix string, ga
 	}
 }
 
-// listen counts the msg.new pushes of every receiver until the returned
-// function is called; that function waits for the counting to end.
-func (t *traffic) listen(receivers []*client.Client) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, c := range receivers {
-		wg.Go(func() { t.receive(c, done) })
-	}
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+// openReceivers opens n connections whose msg.new pushes t counts, on
+// each connection's reader goroutine (client.WithPushHandler): a channel
+// and a goroutine switch per push would cost the bench more than the
+// server spends on it. The returned function, called once the pushes have
+// settled, adds the latencies to t.deliveries.
+func (t *traffic) openReceivers(ctx context.Context, addr string, n int, accts []account) ([]*client.Client, func(), error) {
+	tallies := make([]pushTally, n)
+	conns, err := openEach(ctx, addr, n, accts, func(i int) []client.Option {
+		return []client.Option{client.WithPushHandler(func(p protocol.Push) { tallies[i].add(t, p) })}
+	})
+	return conns, func() {
+		for i := range tallies {
+			tallies[i].mu.Lock()
+			t.deliveries.merge(tallies[i].lat)
+			for range tallies[i].bad {
+				t.deliveries.add(0, tallies[i].err)
+			}
+			tallies[i].mu.Unlock()
+		}
+	}, err
 }
 
-func (t *traffic) receive(c *client.Client, done <-chan struct{}) {
-	lat := make([]time.Duration, 0, 4096)
-	defer func() { t.deliveries.merge(lat) }()
-	for {
-		select {
-		case <-done:
-			return
-		case p := <-c.Pushes():
-			if p.Type != protocol.PushMsgNew {
-				continue // group.added and the like
-			}
-			now := time.Now()
-			t.delivered.Add(1)
-			sent, err := sentAt(p.Data)
-			if err != nil {
-				t.deliveries.add(0, err)
-				continue
-			}
-			lat = append(lat, now.Sub(sent))
-		}
+// pushTally is one receiver's count. Only its connection's reader goroutine
+// adds to it; the mutex, never contended, orders that with the final read.
+type pushTally struct {
+	mu  sync.Mutex
+	lat []time.Duration
+	bad int
+	err error
+}
+
+func (pt *pushTally) add(t *traffic, p protocol.Push) {
+	if p.Type != protocol.PushMsgNew {
+		return // group.added and the like
 	}
+	now := time.Now()
+	t.delivered.Add(1)
+	sent, err := sentAt(p.Data)
+	pt.mu.Lock()
+	if err != nil {
+		pt.bad++
+		pt.err = err
+	} else {
+		pt.lat = append(pt.lat, now.Sub(sent))
+	}
+	pt.mu.Unlock()
 }
 
 // sentAt reads the send time from the start of a msg.new push's text
