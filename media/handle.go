@@ -19,7 +19,7 @@ type worker struct {
 
 	c     counts
 	hdr   rtp.Header
-	in    []ipv4.Message // read batch; Buffers[0] has MaxPacket+1 bytes
+	in    *reader        // read batch; each buffer has MaxPacket+1 bytes
 	out   []ipv4.Message // write batch; Buffers[0] points into in
 	nout  int
 	write func([]ipv4.Message) (int, error)
@@ -28,11 +28,10 @@ type worker struct {
 
 func newWorker(r *Relay, id int, rtcp bool) *worker {
 	w := &worker{r: r, id: id, rtcp: rtcp,
-		in:  make([]ipv4.Message, r.cfg.Batch),
+		in:  newReader(r.cfg.Batch, r.cfg.MaxPacket+1),
 		out: make([]ipv4.Message, r.cfg.Batch),
 	}
-	for i := range w.in {
-		w.in[i].Buffers = [][]byte{make([]byte, r.cfg.MaxPacket+1)}
+	for i := range w.out {
 		w.out[i].Buffers = make([][]byte, 1)
 	}
 	// A reused header keeps its CSRC and extension slices, so parsing

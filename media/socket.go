@@ -16,6 +16,7 @@ import (
 type sock struct {
 	uc *net.UDPConn
 	pc *ipv4.PacketConn
+	rc syscall.RawConn // for the Linux reader's recvmmsg
 }
 
 type sockPointer = atomic.Pointer[sock]
@@ -40,7 +41,12 @@ func (r *Relay) listen(port int) (*sock, error) {
 		return nil, err
 	}
 	uc := pconn.(*net.UDPConn)
-	s := &sock{uc: uc, pc: ipv4.NewPacketConn(uc)}
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		_ = uc.Close()
+		return nil, err
+	}
+	s := &sock{uc: uc, pc: ipv4.NewPacketConn(uc), rc: rc}
 	if err := r.setOptions(s); err != nil {
 		s.close()
 		return nil, err

@@ -2,7 +2,6 @@ package media
 
 import (
 	"fmt"
-	"net"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -80,15 +79,14 @@ func (w *worker) run(s *sock) (err error) {
 	}()
 	w.write = func(ms []ipv4.Message) (int, error) { return s.pc.WriteBatch(ms, 0) }
 	for {
-		n, err := s.pc.ReadBatch(w.in, 0)
+		n, err := w.in.read(s)
 		if err != nil {
 			return err
 		}
 		now := w.r.now()
 		for i := range n {
-			m := &w.in[i]
-			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				w.handle(m.Buffers[0][:m.N], ua.AddrPort(), now)
+			if b, from, ok := w.in.datagram(i); ok {
+				w.handle(b, from, now)
 			}
 		}
 		w.flush()
