@@ -27,7 +27,7 @@ type Hub struct {
 	system *actor.ActorSystem
 	dir    *Directory
 	hasher *Hasher
-	writer *msgWriter
+	writer msgWriters
 	files  Files
 	relay  *media.Relay
 	pool   *addrPool
@@ -80,7 +80,9 @@ func NewHub(store storage.Store, files Files, relay *media.Relay, cfg configs.Co
 		// queue, a flow could only wait to be refused.
 		accountSlots: make(chan struct{}, auth.EffectiveHashWorkers()+auth.HashQueue),
 	}
-	h.writer = newMsgWriter(h.system.Root, store, log, chat.BatchSize, chat.WriterQueue, chat.BatchDelay, acfg.StoreTimeout)
+	for range max(chat.Writers, 1) {
+		h.writer = append(h.writer, newMsgWriter(h.system.Root, store, log, chat.BatchSize, chat.WriterQueue, chat.BatchDelay, acfg.StoreTimeout))
+	}
 	h.dir = newDirectory(h)
 	return h
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -56,6 +57,30 @@ func newMsgWriter(root *actor.RootContext, store storage.Messages, log *slog.Log
 	}
 	go w.run()
 	return w
+}
+
+// msgWriters are chat.writers writers, each owning the conversations that
+// hash to it: a conversation's messages all go through one writer, one
+// transaction after another, so their order and numbering stay as with a
+// single writer, and no two transactions write one conversation.
+type msgWriters []*msgWriter
+
+func (ws msgWriters) submit(r *writeReq) bool {
+	if len(ws) == 1 {
+		return ws[0].submit(r)
+	}
+	h := fnv.New32a()
+	h.Write([]byte(r.msg.Conversation))
+	return ws[h.Sum32()%uint32(len(ws))].submit(r)
+}
+
+// close stores what every writer has queued, then stops them.
+func (ws msgWriters) close() {
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Go(w.close)
+	}
+	wg.Wait()
 }
 
 // submit queues r without blocking; false when the queue is full.

@@ -89,7 +89,8 @@ type Chat struct {
 	MaxText     int           `yaml:"max_text"`          // bytes of one message's text
 	BatchSize   int           `yaml:"batch_size"`        // messages in one commit at most
 	BatchDelay  time.Duration `yaml:"batch_delay"`       // wait for more messages before a commit
-	WriterQueue int           `yaml:"writer_queue"`      // messages waiting for the writer; beyond it `unavailable`
+	WriterQueue int           `yaml:"writer_queue"`      // messages waiting for one writer; beyond it `unavailable`
+	Writers     int           `yaml:"writers"`           // group-commit writers, each owning a share of the conversations
 	GroupIdle   time.Duration `yaml:"group_idle"`        // an idle conversation actor stops after this long
 	MaxMembers  int           `yaml:"max_group_members"` // members of one group at most
 }
@@ -189,6 +190,7 @@ func DefaultConfig() Config {
 			BatchSize:   512,
 			BatchDelay:  0,
 			WriterQueue: 65536,
+			Writers:     1,
 			GroupIdle:   2 * time.Minute,
 			MaxMembers:  10000,
 		},
@@ -494,6 +496,9 @@ func (c *Config) Validate() error {
 		bad("chat.batch_delay", "must be 0-1s")
 	}
 	positive("chat.writer_queue", int64(c.Chat.WriterQueue))
+	if c.Chat.Writers < 1 || c.Chat.Writers > 16 {
+		bad("chat.writers", "must be 1-16")
+	}
 	positive("chat.group_idle", int64(c.Chat.GroupIdle))
 	positive("chat.max_group_members", int64(c.Chat.MaxMembers))
 	mt := c.Meetings

@@ -70,6 +70,8 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"auth.argon2_time", func(c *Config) { c.Auth.Argon2Time = 0 }},
 		{"auth.login_fail_per_account", func(c *Config) { c.Auth.FailPerAccount = 0 }},
 		{"actors.request_queue", func(c *Config) { c.Actors.RequestQueue = -1 }},
+		{"chat.writers", func(c *Config) { c.Chat.Writers = 0 }},
+		{"chat.writers", func(c *Config) { c.Chat.Writers = 17 }},
 		{"storage.mysql_max_idle", func(c *Config) { c.Storage.MySQLMaxIdle = 1000 }},
 		{"multicast_if", func(c *Config) { c.MulticastIF = "" }},
 		{"meetings.max_members", func(c *Config) { c.Meetings.MaxMembers = 0 }},

@@ -353,3 +353,46 @@ func TestBatchedPushesSkipTheirSender(t *testing.T) {
 		}
 	})
 }
+
+// TestWritersKeepEachConversationsOrder runs three writers: pairs pipeline
+// their messages at once, and each conversation is still numbered 1..n in
+// the order its sender sent (a conversation belongs to one writer).
+func TestWritersKeepEachConversationsOrder(t *testing.T) {
+	for _, b := range testutil.Backends {
+		t.Run(b, func(t *testing.T) {
+			cfg := testutil.TestConfig(t, b)
+			cfg.Chat.Writers = 3
+			e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+			const pairs, n = 6, 40
+			conns := make([]*testutil.RawConn, pairs)
+			for i := range pairs {
+				e.register(e.dial(), fmt.Sprintf("w%ds", i))
+				e.register(e.dial(), fmt.Sprintf("w%dr", i))
+				conns[i] = e.rawLogin(fmt.Sprintf("w%ds", i))
+			}
+			for j := range n {
+				for i, c := range conns {
+					c.Request(uint64(10+j), protocol.TypeMsgSend, protocol.MsgSend{
+						Conversation: protocol.Conversation{User: fmt.Sprintf("w%dr", i)},
+						ClientMsgID:  fmt.Sprintf("m%d", j), Text: "hi"})
+				}
+			}
+			for i, c := range conns {
+				for j, m := range readReplies(t, c, n) {
+					var r protocol.MsgSendReply
+					if !m.OK || protocol.DecodeLenient(m.Data, &r) != nil || r.Seq != int64(j+1) {
+						t.Fatalf("pair %d, message %d: %+v, want seq %d", i, j, m, j+1)
+					}
+				}
+			}
+			reader, _ := e.login("w0r")
+			ms := history(t, reader, protocol.MsgHistory{Conversation: protocol.Conversation{User: "w0s"}, Limit: n})
+			wantSeqs(t, "w0's conversation", ms, 1, n)
+			for j, m := range ms {
+				if m.ClientMsgID != fmt.Sprintf("m%d", j) {
+					t.Fatalf("seq %d holds %s, want m%d", m.Seq, m.ClientMsgID, j)
+				}
+			}
+		})
+	}
+}

@@ -108,6 +108,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		KeepMarkers:  "ON DUPLICATE KEY UPDATE seq = seq",
 		RowInIndexed: true,
 		ForUpdate:    "FOR UPDATE",
+		AppendTx:     &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	})}, nil
 }
 

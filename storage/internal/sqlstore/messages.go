@@ -38,7 +38,7 @@ func (s *Store) AppendMessages(ctx context.Context, msgs []storage.Message) ([]s
 		return nil, s.wrap(err, "prepare inserts")
 	}
 	attempt := func(careful bool) error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.inTxWith(ctx, s.dialect.AppendTx, func(tx *sql.Tx) error {
 			clear(out) // from a failed attempt
 			return s.appendTx(ctx, tx, msgs, out, careful)
 		})

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"huddle/storage"
 )
@@ -43,6 +45,13 @@ type Dialect struct {
 	// read sees the transaction's snapshot and the writers collide at
 	// INSERT. Empty for SQLite, whose write transactions never overlap.
 	ForUpdate string
+	// AppendTx are the options of AppendMessages' transactions. MySQL's
+	// are READ COMMITTED: at REPEATABLE READ, the locking read of a new
+	// conversation's newest seq takes a gap lock, and two writers whose new
+	// conversations share a gap deadlock on their INSERTs. Without gap
+	// locks, writers of one new conversation still cannot both store a seq:
+	// the primary key refuses the second, whose careful retry reads again.
+	AppendTx *sql.TxOptions
 }
 
 // Store is storage.Store over one database/sql pool.
@@ -106,18 +115,32 @@ const maxAttempts = 4
 // inTx runs fn in a write transaction, again when the database reports a
 // deadlock or fn reports a race, at most maxAttempts times.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.inTxWith(ctx, nil, fn)
+}
+
+// inTxWith is inTx with the transaction's options. After a deadlock it
+// waits a moment, longer each time and at random, so that the transactions
+// that collided do not collide again at once.
+func (s *Store) inTxWith(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	var err error
-	for range maxAttempts {
-		err = s.runTx(ctx, fn)
+	for attempt := range maxAttempts {
+		err = s.runTx(ctx, opts, fn)
 		if !errors.Is(err, errRace) && s.classify(err) != Retry {
 			return err
+		}
+		if s.classify(err) == Retry && attempt < maxAttempts-1 {
+			select {
+			case <-time.After(time.Duration(1+rand.IntN(4<<attempt)) * time.Millisecond):
+			case <-ctx.Done():
+				return err
+			}
 		}
 	}
 	return err
 }
 
-func (s *Store) runTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
