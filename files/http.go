@@ -279,6 +279,19 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 	}
 	defer tmp.Close()
 	wb := newWriteBack(tmp, u.offset, false)
+	e := s.copyBody(r, u, p, tmp, wb)
+	if err := wb.close(); err != nil {
+		// The bytes may not be on disk whatever the fsync would say:
+		// start over.
+		s.discard(u)
+		s.log.Error("files: write back upload", "file", u.file.ID, "err", err)
+		return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now; upload discarded")
+	}
+	return e
+}
+
+// copyBody is appendBody's loop: from the body onto tmp and the hash.
+func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, wb *writeBack) *httpError {
 	remaining := u.file.Size - u.offset
 	body := io.LimitReader(r.Body, remaining+1) // one byte more reveals an overlong body
 	buf := make([]byte, copyBuffer)
@@ -310,13 +323,7 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 			s.mu.Lock()
 			u.offset += int64(n)
 			s.mu.Unlock()
-			if err := wb.wrote(n); err != nil {
-				// The bytes may not be on disk whatever a later fsync says
-				// (the error is reported once): start over.
-				s.discard(u)
-				s.log.Error("files: write back upload", "file", u.file.ID, "err", err)
-				return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now; upload discarded")
-			}
+			wb.wrote(n)
 		}
 		switch {
 		case rerr == nil:
