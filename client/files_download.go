@@ -179,8 +179,7 @@ func (dl *download) get(ctx context.Context) error {
 		return err
 	}
 	m := &meter{r: io.LimitReader(resp.Body, dl.d.Size-dl.have), done: dl.have, total: dl.d.Size, progress: dl.progress, guard: g}
-	w := &writeBackFile{f: dl.f, wb: newWriteBack(dl.f, dl.have, true)}
-	n, err := io.CopyBuffer(io.MultiWriter(w, dl.h), m, make([]byte, defaultTransferBuffer))
+	n, err := dl.copy(m)
 	dl.have += n
 	if cause := context.Cause(g.ctx); err != nil && cause != nil && ctx.Err() == nil {
 		err = cause // stalled
@@ -203,19 +202,33 @@ func isWriteError(err error, f *os.File) bool {
 	return errors.As(err, &pe) && pe.Path == f.Name()
 }
 
-// writeBackFile writes to a download's .part and starts its write-back as
-// it goes, so that the fsync before the rename waits for the tail only.
-type writeBackFile struct {
-	f  *os.File
-	wb *writeBack
-}
-
-func (w *writeBackFile) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	if err == nil {
-		if werr := w.wb.wrote(n); werr != nil {
-			err = &os.PathError{Op: "write back", Path: w.f.Name(), Err: werr} // as a write error: not retried
+// copy appends what r reads to the .part: written (and handed to
+// write-back) on this goroutine, hashed on pipeHash's.
+func (dl *download) copy(r io.Reader) (int64, error) {
+	wb := newWriteBack(dl.f, dl.have, true)
+	p := newPipeHash(dl.h, defaultTransferBuffer)
+	var n int64
+	var err error
+	for err == nil {
+		b := p.buffer()
+		var k int
+		k, err = r.Read(b)
+		if k > 0 {
+			var werr error
+			if k, werr = dl.f.Write(b[:k]); werr != nil {
+				err = werr
+			}
+			wb.wrote(k)
+			n += int64(k)
 		}
+		p.sum(b[:k]) // what is in the file, hashed
+	}
+	p.close()
+	if werr := wb.close(); werr != nil && (err == nil || err == io.EOF) {
+		err = &os.PathError{Op: "write back", Path: dl.f.Name(), Err: werr} // a write error: not retried
+	}
+	if err == io.EOF {
+		err = nil
 	}
 	return n, err
 }
