@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -28,9 +27,11 @@ const mediaSettle = 300 * time.Millisecond
 // subscribed to the audio track on its own UDP socket. Every publisher
 // registers a UDP source and sends RTP stamped with its send time; ops are
 // the packets the subscribers receive (forwarded packets/s) and the latency
-// is receive time − send time, what the relay and loopback add. The relay
-// also sends every packet to the meeting's multicast group, which nobody in
-// the bench listens to.
+// is receive time − send time, what the relay and loopback add; the
+// delivery latency (Linux) is the kernel's receive timestamp − send time,
+// the same without the bench's own wake-up and reading. With
+// media.multicast on, the relay also sends every packet to the meeting's
+// multicast group, which nobody in the bench listens to.
 func mediaFlags(fs *flag.FlagSet) runFunc {
 	meetings := fs.Int("meetings", 1, "meetings, each with one publisher")
 	fanout := fs.Int("fanout", 10, "subscribers per meeting, each its own user, connection and UDP socket")
@@ -200,25 +201,23 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rat
 	}
 	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v", len(meetings), size, fanout, what, d)
 
-	s.start = time.Now()
-	var wg sync.WaitGroup
-	for _, r := range recvs {
-		wg.Go(func() { r.run(s.start, size) })
+	stopReceiving, err := startReceiving(recvs, size)
+	if err != nil {
+		return result{}, err
 	}
+	s.start = time.Now()
 	srvCPU, benchCPU := srv.cpu(), selfCPU()
 	sent, errs, firstErr := s.run(ctx, d)
 	sending := time.Since(s.start)
 	received := settleMedia(ctx, recvs)
 	srvCPU, benchCPU = srv.cpu()-srvCPU, selfCPU()-benchCPU
-	for _, m := range meetings {
-		m.close() // ends the receivers' reads
-	}
-	wg.Wait()
+	stopReceiving()
 
-	var lat histogram
+	var lat, queued histogram
 	var bad int64
 	for _, r := range recvs {
 		lat.merge(&r.lat)
+		queued.merge(&r.queued)
 		bad += r.bad
 	}
 	loss := 0.0
@@ -229,6 +228,7 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rat
 		Meetings: len(meetings), Fanout: fanout, RatePerPublisher: rate, Sent: sent, Received: received, Loss: &loss,
 		Ops: received, OpsPerSec: float64(received) / sending.Seconds(), Seconds: sending.Seconds(),
 		P50ms: ms(lat.percentile(0.50)), P99ms: ms(lat.percentile(0.99)), P999ms: ms(lat.percentile(0.999)),
+		DeliveryP50ms: ms(queued.percentile(0.50)), DeliveryP99ms: ms(queued.percentile(0.99)),
 		Errors: errs + bad, BenchCPUSeconds: benchCPU.Seconds()}
 	if firstErr != nil {
 		res.FirstError = firstErr.Error()

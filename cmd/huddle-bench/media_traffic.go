@@ -15,10 +15,10 @@ import (
 
 // The media scenario's packets: RTP (version 2, PT 111 as the audio track
 // wants, the publisher's SSRC, seq +1 and timestamp +960 per packet, 20 ms
-// of Opus at 48 kHz) whose payload starts with the send time, nanoseconds
-// since the run's start on the bench's monotonic clock. Publishers and
-// subscribers live in this one process, so send and receive times are read
-// from the same clock.
+// of Opus at 48 kHz) whose payload starts with the send time, Unix
+// nanoseconds (CLOCK_REALTIME, the clock of the kernel's receive
+// timestamps). Publishers and subscribers live in this one process, so
+// send and receive times are read from the same clock.
 
 const (
 	rtpHeaderLen = 12
@@ -59,9 +59,9 @@ func newPublisher(uc *net.UDPConn, relay *net.UDPAddr, ssrc uint32, size int) *p
 	return p
 }
 
-// send sends n ≤ txBatch packets stamped with now in one sendmmsg and
-// returns how many the kernel took.
-func (p *publisher) send(n int, now time.Duration) (int, error) {
+// send sends n ≤ txBatch packets stamped with now (Unix ns) in one
+// sendmmsg and returns how many the kernel took.
+func (p *publisher) send(n int, now int64) (int, error) {
 	seq, ts := p.seq, p.ts
 	for i := range n {
 		b := p.ms[i].Buffers[0]
@@ -109,7 +109,7 @@ func (s *mediaSender) run(ctx context.Context, d time.Duration) (sent, errs int6
 		}
 		if s.rate == 0 {
 			for _, p := range s.pubs {
-				_, err := p.send(txBatch, time.Since(s.start))
+				_, err := p.send(txBatch, time.Now().UnixNano())
 				count(err)
 			}
 			continue
@@ -117,7 +117,7 @@ func (s *mediaSender) run(ctx context.Context, d time.Duration) (sent, errs int6
 		for _, p := range s.pubs {
 			owed := int64((now.Seconds()+p.phase)*float64(s.rate)) + 1 - p.sent
 			for owed > 0 {
-				k, err := p.send(int(min(owed, txBatch)), now)
+				k, err := p.send(int(min(owed, txBatch)), time.Now().UnixNano())
 				count(err)
 				if err != nil {
 					break
@@ -133,41 +133,31 @@ func (s *mediaSender) run(ctx context.Context, d time.Duration) (sent, errs int6
 	return sent, errs, first
 }
 
-// receiver is one subscriber's UDP socket and what arrived on it. Its
-// goroutine blocks in recvmmsg; Go's poller parks it while the socket is
-// empty, so thousands of them cost only their stacks and buffers.
+// receiver is one subscriber's UDP socket and what arrived on it: lat is
+// send → the bench read it, queued send → the kernel queued it on the
+// socket (its receive timestamp, where the platform gives one), so that
+// the bench's own wake-up and reading can be told from the relay's part.
 type receiver struct {
 	uc       *net.UDPConn
 	received atomic.Int64 // read while the run goes on, to see it settle
 	bad      int64        // datagrams that were not the bench's packets
 	lat      histogram
+	queued   histogram
 }
 
-// run reads until the socket is closed. start is the publishers' clock.
-func (r *receiver) run(start time.Time, size int) {
-	pc := ipv4.NewPacketConn(r.uc)
-	ms := make([]ipv4.Message, rxBatch)
-	for i := range ms {
-		ms[i].Buffers = [][]byte{make([]byte, rtpHeaderLen+size+1)}
+// got counts datagram b, read at now, queued by the kernel at queuedAt
+// (0: unknown); all Unix ns.
+func (r *receiver) got(b []byte, size int, now, queuedAt int64) bool {
+	if len(b) != rtpHeaderLen+size || b[1]&0x7f != protocol.PayloadOpus {
+		r.bad++
+		return false
 	}
-	for {
-		n, err := pc.ReadBatch(ms, 0)
-		if err != nil {
-			return
-		}
-		now := int64(time.Since(start))
-		good := int64(0)
-		for i := range n {
-			b := ms[i].Buffers[0][:ms[i].N]
-			if len(b) != rtpHeaderLen+size || b[1]&0x7f != protocol.PayloadOpus {
-				r.bad++
-				continue
-			}
-			r.lat.add(now - int64(binary.BigEndian.Uint64(b[rtpHeaderLen:])))
-			good++
-		}
-		r.received.Add(good)
+	sent := int64(binary.BigEndian.Uint64(b[rtpHeaderLen:]))
+	r.lat.add(now - sent)
+	if queuedAt != 0 {
+		r.queued.add(queuedAt - sent)
 	}
+	return true
 }
 
 // listenUDP opens a bench socket on ip with udpBuffer-sized buffers.
