@@ -8,7 +8,7 @@ import (
 )
 
 // appender is a payload that encodes itself, for the few types on the
-// message path (an ack and a msg.new per message): the same JSON
+// message path (a msg.send, its ack and its msg.new): the same JSON
 // encoding/json makes of their fields, at a fraction of the reflection's
 // cost. Strings are quoted minimally (RFC 8785): "<" stays "<" where
 // encoding/json writes "\u003c"; both are the same JSON.
@@ -18,6 +18,24 @@ type appender interface {
 }
 
 func (r MsgSendReply) sizeHint() int { return 64 }
+
+func (m MsgSend) sizeHint() int {
+	return 64 + len(m.User) + len(m.Group) + len(m.ClientMsgID) + len(m.Text)
+}
+
+// appendJSON is what a client sends most.
+func (m MsgSend) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if m.User != "" {
+		b = append(appendString(append(b, `"user":`...), m.User), ',')
+	}
+	if m.Group != "" {
+		b = append(appendString(append(b, `"group":`...), m.Group), ',')
+	}
+	b = appendString(append(b, `"client_msg_id":`...), m.ClientMsgID)
+	b = appendString(append(b, `,"text":`...), m.Text)
+	return append(b, '}')
+}
 
 func (m Message) sizeHint() int {
 	return 112 + len(m.From) + len(m.To) + len(m.Group) + len(m.Text) + len(m.ClientMsgID)

@@ -313,6 +313,9 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 		Message{Seq: 3, From: "alice", To: "bob", Text: "hi", TS: ts, ClientMsgID: "c-1"},
 		Message{Seq: 4, From: "alice", Group: "team", Text: "<b>&\"\\\n\t\u2028é\x01\xff", TS: time.Time{}, ClientMsgID: "x\"y"},
 		Message{},
+		MsgSend{Conversation: Conversation{User: "bob"}, ClientMsgID: "c-1", Text: "<hi>"},
+		MsgSend{Conversation: Conversation{Group: "team"}, ClientMsgID: "\u00e9", Text: ""},
+		MsgSend{},
 	}
 	for _, v := range values {
 		want, err := json.Marshal(v)
