@@ -395,7 +395,6 @@ func (c *convActor) committed(batch committedBatch) {
 		frame, err := protocol.EncodePush(protocol.PushMsgNew, c.wireMessage(m.msg))
 		if err != nil {
 			c.hub.log.Error("encode msg.new", "err", err)
-			m.frame = nil
 			continue
 		}
 		m.frame = frame
@@ -408,20 +407,15 @@ func (c *convActor) committed(batch committedBatch) {
 		return
 	}
 	// A sender's connection gets the batch without its own messages.
-	var others map[uint64][]byte
-	if len(batch) > 1 {
-		others = make(map[uint64][]byte, len(senders))
-		for _, id := range senders {
-			var f []byte
-			for _, m := range batch {
-				if m.frame != nil && m.req.conn.ID() != id {
-					f = append(f, m.frame...)
-				}
+	others := make(map[uint64][]byte, len(senders))
+	for _, id := range senders {
+		var f []byte
+		for _, m := range batch {
+			if m.frame != nil && m.req.conn.ID() != id {
+				f = append(f, m.frame...)
 			}
-			others[id] = f
 		}
-	} else {
-		others = map[uint64][]byte{senders[0]: nil}
+		others[id] = f
 	}
 	c.hub.dir.pushBatch(all, others, maps.Keys(c.st.members))
 }
