@@ -6,9 +6,10 @@
 // DownloadFile move them over HTTP to the URL the server hands out (DESIGN
 // §3), resuming interrupted transfers and checking SHA-256.
 //
-// It imports only the protocol package and the standard library, so that it
-// builds on every OS the CLI ships for; it must not learn about the server's
-// internals, and it never blocks its reader on a slow push consumer (pushes
-// are dropped and counted instead, because a blocked reader would also stall
-// every response).
+// It imports only the protocol package, internal/writeback (a no-op off
+// Linux), golang.org/x/sys on Linux and the standard library, so that it
+// builds on every OS the CLI ships for; it must not learn about the server's internals, and it never
+// blocks its reader on a slow push consumer (pushes are dropped and counted
+// instead, because a blocked reader would also stall every response), unless
+// the caller asks for its pushes on the reader itself (WithPushHandler).
 package client

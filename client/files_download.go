@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"huddle/internal/writeback"
 	"huddle/protocol"
 )
 
@@ -205,7 +206,7 @@ func isWriteError(err error, f *os.File) bool {
 // copy appends what r reads to the .part: written (and handed to
 // write-back) on this goroutine, hashed on pipeHash's.
 func (dl *download) copy(r io.Reader) (int64, error) {
-	wb := newWriteBack(dl.f, dl.have, true)
+	wb := writeback.New(dl.f, dl.have, true)
 	p := newPipeHash(dl.h, defaultTransferBuffer)
 	var n int64
 	var err error
@@ -218,13 +219,13 @@ func (dl *download) copy(r io.Reader) (int64, error) {
 			if k, werr = dl.f.Write(b[:k]); werr != nil {
 				err = werr
 			}
-			wb.wrote(k)
+			wb.Wrote(k)
 			n += int64(k)
 		}
 		p.sum(b[:k]) // what is in the file, hashed
 	}
 	p.close()
-	if werr := wb.close(); werr != nil && (err == nil || err == io.EOF) {
+	if werr := wb.Close(); werr != nil && (err == nil || err == io.EOF) {
 		err = &os.PathError{Op: "write back", Path: dl.f.Name(), Err: werr} // a write error: not retried
 	}
 	if err == io.EOF {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"huddle/internal/testutil"
+	"huddle/internal/writeback"
 	"huddle/protocol"
 )
 
@@ -140,7 +141,7 @@ func TestFileRoundTrip(t *testing.T) {
 		size int
 		to   protocol.Conversation
 	}{{0, UserChat("bob")}, {1, UserChat("bob")}, {3<<20 + 7, UserChat("bob")},
-		{2*writeBackChunk + 5, UserChat("bob")}, // past two write-back chunks on both sides
+		{2*writeback.Chunk + 5, UserChat("bob")}, // past two write-back chunks on both sides
 		{100_000, GroupChat("devs")}} {
 		data := randomBytes(tc.size)
 		name := fmt.Sprintf("blob-%d.json", tc.size)

@@ -24,8 +24,8 @@ const (
 type options struct {
 	pushBuffer  int
 	pushHandler func(protocol.Push)
-	clientName string
-	heartbeat  time.Duration // 0: the server's interval; < 0: off
+	clientName  string
+	heartbeat   time.Duration // 0: the server's interval; < 0: off
 
 	stallTimeout  time.Duration
 	dialTimeout   time.Duration

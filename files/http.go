@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"huddle/internal/writeback"
 	"huddle/protocol"
 	"huddle/storage"
 )
@@ -278,9 +279,9 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
 	}
 	defer tmp.Close()
-	wb := newWriteBack(tmp, u.offset, false)
+	wb := writeback.New(tmp, u.offset, false)
 	e := s.copyBody(r, u, p, tmp, wb)
-	if err := wb.close(); err != nil {
+	if err := wb.Close(); err != nil {
 		// The bytes may not be on disk whatever the fsync would say:
 		// start over.
 		s.discard(u)
@@ -291,7 +292,7 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 }
 
 // copyBody is appendBody's loop: from the body onto tmp and the hash.
-func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, wb *writeBack) *httpError {
+func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, wb *writeback.File) *httpError {
 	remaining := u.file.Size - u.offset
 	body := io.LimitReader(r.Body, remaining+1) // one byte more reveals an overlong body
 	buf := make([]byte, copyBuffer)
@@ -323,7 +324,7 @@ func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, w
 			s.mu.Lock()
 			u.offset += int64(n)
 			s.mu.Unlock()
-			wb.wrote(n)
+			wb.Wrote(n)
 		}
 		switch {
 		case rerr == nil:

@@ -1,23 +1,27 @@
-package client
+// Package writeback has the kernel write a file being appended to as the
+// bytes arrive (Linux: sync_file_range), so that the fsync that makes it
+// durable waits for the tail only. Uploads on the server and downloads in
+// the client use it; it promises no durability itself.
+package writeback
 
 import (
 	"os"
 	"sync"
 )
 
-// writeBackChunk is how many bytes of a download arrive between two hand-offs
-// to the kernel's write-back (see writeBack). Small enough that the final
-// fsync has little left to wait for and that the dirty pages a download
-// holds stay a few chunks; big enough that the system calls cost nothing
+// Chunk is how many bytes of a file arrive between two hand-offs to the
+// kernel's write-back (see File). Small enough that the final fsync has
+// little left to wait for and that the dirty pages a transfer holds stay a
+// few chunks; big enough that the system calls cost nothing
 // next to the copy (128 per GiB).
-const writeBackChunk = 8 << 20
+const Chunk = 8 << 20
 
-// writeBack follows the bytes appended to a file and, every writeBackChunk,
+// File follows the bytes appended to a file and, every Chunk,
 // has the kernel start writing them to disk (Linux: sync_file_range), then
 // waits for the chunk before that one. Without it the bytes of a big file
 // pile up dirty in memory and the fsync before the rename writes them all
-// at once, after the last byte: 0.55–0.7 s per GiB that the caller waited
-// for. With it the fsync waits for the last chunk or two. The fsync stays:
+// at once, after the last byte: 0.5–0.8 s per GiB that an upload or a
+// download waited for. With it the fsync waits for the last chunk or two. The fsync stays:
 // write-back started here is no promise of durability, it only leaves the
 // fsync less to do.
 //
@@ -26,13 +30,11 @@ const writeBackChunk = 8 << 20
 // and submits them in the caller's time) and waited for the disk. When that
 // goroutine falls behind, chunks merge. With drop the chunks on disk also
 // leave the page cache (posix_fadvise DONTNEED), so that the file holds
-// about two chunks of memory however big it is; a download drops them, as
-// a big file just fetched is seldom read right away (and the server keeps
-// its copy cached). Elsewhere than Linux it does nothing.
-//
-// The server's files package has the same type; client imports only
-// protocol, so it keeps its own.
-type writeBack struct {
+// about two chunks of memory however big it is: a download drops them, as
+// a big file just fetched is seldom read right away; the server keeps an
+// upload's, as a recipient usually downloads a new file soon. Elsewhere
+// than Linux it does nothing.
+type File struct {
 	f      *os.File
 	drop   bool
 	from   int64 // bytes before from were handed to the goroutine
@@ -42,18 +44,18 @@ type writeBack struct {
 	err    error // the goroutine's first, read after close
 }
 
-// newWriteBack follows f, which holds size bytes now. close must be called
-// before f is closed.
-func newWriteBack(f *os.File, size int64, drop bool) *writeBack {
-	w := &writeBack{f: f, drop: drop, from: size, at: size, chunks: make(chan [2]int64, 4)}
+// New follows f, which holds size bytes now. Close must be called before
+// f is closed.
+func New(f *os.File, size int64, drop bool) *File {
+	w := &File{f: f, drop: drop, from: size, at: size, chunks: make(chan [2]int64, 4)}
 	w.wg.Go(w.run)
 	return w
 }
 
-// wrote tells that n more bytes were appended.
-func (w *writeBack) wrote(n int) {
+// Wrote tells that n more bytes were appended.
+func (w *File) Wrote(n int) {
 	w.at += int64(n)
-	if w.at-w.from < writeBackChunk {
+	if w.at-w.from < Chunk {
 		return
 	}
 	select {
@@ -63,7 +65,7 @@ func (w *writeBack) wrote(n int) {
 	}
 }
 
-func (w *writeBack) run() {
+func (w *File) run() {
 	var prev [2]int64 // the chunk whose write-back was started last
 	off := false
 	for c := range w.chunks {
@@ -91,10 +93,10 @@ func (w *writeBack) run() {
 	}
 }
 
-// close waits for the goroutine. An error means a chunk could not be
+// Close waits for the goroutine. An error means a chunk could not be
 // written to disk, whatever a later fsync says (it may not report the
 // error again): the caller must not keep the file.
-func (w *writeBack) close() error {
+func (w *File) Close() error {
 	close(w.chunks)
 	w.wg.Wait()
 	return w.err

@@ -1,4 +1,4 @@
-package files
+package writeback
 
 import (
 	"bytes"
@@ -24,18 +24,18 @@ func TestWriteBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := bytes.Clone(head)
-		wb := newWriteBack(f, int64(len(head)), drop)
+		wb := New(f, int64(len(head)), drop)
 		r := rand.NewChaCha8([32]byte{1})
-		for len(want) < 3*writeBackChunk+12345 {
+		for len(want) < 3*Chunk+12345 {
 			b := make([]byte, 100_000+r.Uint64()%300_000)
 			_, _ = r.Read(b)
 			if _, err := f.Write(b); err != nil {
 				t.Fatal(err)
 			}
-			wb.wrote(len(b))
+			wb.Wrote(len(b))
 			want = append(want, b...)
 		}
-		if err := wb.close(); err != nil {
+		if err := wb.Close(); err != nil {
 			t.Fatalf("drop %v: %v", drop, err)
 		}
 		if err := f.Close(); err != nil {
@@ -58,9 +58,9 @@ func TestWriteBackError(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close() // every system call on it fails now
-	wb := newWriteBack(f, 0, false)
-	wb.wrote(writeBackChunk)
-	if err := wb.close(); err == nil {
+	wb := New(f, 0, false)
+	wb.Wrote(Chunk)
+	if err := wb.Close(); err == nil {
 		t.Fatal("close: no error")
 	}
 }
