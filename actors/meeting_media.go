@@ -242,6 +242,10 @@ func (a *meetingActor) sdp(r *request) {
 	if a.member(r, false) == nil {
 		return
 	}
+	if !a.hub.mediaCfg.Multicast {
+		a.hub.fail(r, protocol.Errorf(protocol.CodeUnavailable, "this server sends no multicast (media.multicast is off): receive with media.subscribe"))
+		return
+	}
 	text, err := meetingSDP(a.st.m, a.hub.relay.Addr().Addr(), a.hub.mediaCfg.MulticastTTL)
 	if err != nil {
 		a.hub.fail(r, err)

@@ -112,7 +112,7 @@ func (a *meetingActor) joinReply() protocol.MeetingJoinReply {
 		relay[i] = a.hub.relay.Addr()
 	}
 	return protocol.MeetingJoinReply{
-		Meeting: a.id, Relay: trackMap(relay), Multicast: trackMap(multicastAddrs(a.st.m)),
+		Meeting: a.id, Relay: trackMap(relay), Multicast: a.hub.multicastMap(a.st.m),
 		Members: a.memberList().Members,
 	}
 }

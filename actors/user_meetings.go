@@ -22,7 +22,7 @@ func (a *userActor) meetingCreate(ctx actor.Context, r *request) {
 	}
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
 		m, err := a.hub.newMeeting(sctx, a.name, in.Name, storage.KindMeeting, "")
-		return meetingInfo(m), err
+		return a.hub.meetingInfo(m), err
 	}, nil)
 }
 
@@ -56,7 +56,7 @@ func (a *userActor) meetingList(ctx actor.Context, r *request) {
 		ms, err := a.hub.store.UserMeetings(sctx, a.name)
 		out := protocol.MeetingListReply{Meetings: make([]protocol.MeetingInfo, len(ms))}
 		for i, m := range ms {
-			out.Meetings[i] = meetingInfo(m)
+			out.Meetings[i] = a.hub.meetingInfo(m)
 			out.Meetings[i].Role, out.Meetings[i].Status = m.Role, m.Status
 		}
 		return out, err
@@ -112,9 +112,19 @@ func (h *Hub) newMeeting(ctx context.Context, host, name, kind, callee string) (
 	return m, nil
 }
 
-func meetingInfo(m storage.Meeting) protocol.MeetingInfo {
+func (h *Hub) meetingInfo(m storage.Meeting) protocol.MeetingInfo {
 	return protocol.MeetingInfo{
 		Meeting: m.ID, Name: m.Name, Host: m.Host, Kind: m.Kind, State: m.State,
-		Multicast: trackMap(multicastAddrs(m)), Created: m.Created,
+		Multicast: h.multicastMap(m), Created: m.Created,
 	}
+}
+
+// multicastMap names m's multicast address per track, or none when the
+// relay sends no multicast (media.multicast off): clients then subscribe.
+// The meeting keeps its addresses either way, for a restart with it on.
+func (h *Hub) multicastMap(m storage.Meeting) map[string]string {
+	if !h.mediaCfg.Multicast {
+		return map[string]string{}
+	}
+	return trackMap(multicastAddrs(m))
 }

@@ -288,3 +288,28 @@ func TestCalls(t *testing.T) {
 	e.newUser("mallory")
 	callErr(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "mallory"}, protocol.CodeForbidden)
 }
+
+// With media.multicast off the server names no multicast addresses, and
+// meeting.sdp, which describes only multicast streams, says why not.
+func TestMulticastOffNamesNoGroups(t *testing.T) {
+	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
+	e.cfg.Media.Multicast = false
+	e.srv = testutil.StartServer(t, e.cfg)
+	alice, _ := e.newUser("alice")
+	var m protocol.MeetingInfo
+	call(t, alice, protocol.TypeMeetingCreate, protocol.MeetingCreate{Name: "quiet"}, &m)
+	if m.Meeting <= 0 || len(m.Multicast) != 0 {
+		t.Fatalf("meeting.create = %+v, want no multicast", m)
+	}
+	var jr protocol.MeetingJoinReply
+	call(t, alice, protocol.TypeMeetingJoin, protocol.MeetingID{Meeting: m.Meeting}, &jr)
+	if len(jr.Multicast) != 0 || len(jr.Relay) != len(protocol.Tracks) {
+		t.Fatalf("meeting.join: relay %v, multicast %v", jr.Relay, jr.Multicast)
+	}
+	var list protocol.MeetingListReply
+	call(t, alice, protocol.TypeMeetingList, protocol.MeetingList{}, &list)
+	if len(list.Meetings) != 1 || len(list.Meetings[0].Multicast) != 0 {
+		t.Fatalf("meeting.list = %+v", list.Meetings)
+	}
+	callErr(t, alice, protocol.TypeMeetingSDP, protocol.MeetingID{Meeting: m.Meeting}, protocol.CodeUnavailable)
+}
