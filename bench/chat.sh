@@ -37,9 +37,10 @@ media:
 YAML
 
 tick=$(getconf CLK_TCK)
-proc_cpu() { # ticks used by the processes named $1
-  local s=0 p
-  for p in $(pgrep -x "$1"); do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+proc_cpu() { # ticks used by the processes named $1 (huddled: this script's server only)
+  local s=0 p pids
+  if [ "$1" = huddled ]; then pids=$srv; else pids=$(pgrep -x "$1"); fi
+  for p in $pids; do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
   echo $s
 }
 machine_cpu() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8}' /proc/stat; }
