@@ -9,9 +9,9 @@ import (
 type Conn interface {
 	ID() uint64
 	RemoteAddr() netip.Addr
-	// Send queues an encoded frame without blocking; false means the
-	// connection is gone or was dropped as a slow consumer.
-	Send(frame []byte) bool
+	// Send queues encoded frames, to go out together, without blocking;
+	// false means the connection is gone or was dropped as a slow consumer.
+	Send(frames ...[]byte) bool
 	// CloseWith sends a last frame and closes.
 	CloseWith(frame []byte)
 	// SetSession attaches per-connection state (nil detaches it); false when

@@ -374,11 +374,11 @@ func (c *convActor) send(ctx actor.Context, r *request) {
 
 // committed answers the messages of one writer batch and pushes them to
 // every session of the conversation's members but each sender's: all of
-// them in one write per session (the frames go out concatenated). A retry
+// them in one Send per session, which goes out as one write. A retry
 // of a stored message is pushed again: its first push may be what never
 // arrived; clients drop a (conversation, seq) they have already seen.
 func (c *convActor) committed(batch committedBatch) {
-	var all []byte
+	frames := 0
 	var senders []uint64 // connections that sent some of the batch
 	for _, m := range batch {
 		switch {
@@ -398,26 +398,36 @@ func (c *convActor) committed(batch committedBatch) {
 			continue
 		}
 		m.frame = frame
-		all = append(all, frame...)
+		frames++
 		if id := m.req.conn.ID(); !slices.Contains(senders, id) {
 			senders = append(senders, id)
 		}
 	}
-	if len(all) == 0 {
+	if frames == 0 {
 		return
 	}
 	// A sender's connection gets the batch without its own messages.
-	others := make(map[uint64][]byte, len(senders))
+	others := make(map[uint64][][]byte, len(senders))
 	for _, id := range senders {
-		var f []byte
-		for _, m := range batch {
-			if m.frame != nil && m.req.conn.ID() != id {
-				f = append(f, m.frame...)
-			}
-		}
-		others[id] = f
+		others[id] = framesOf(batch, frames, func(m *committed) bool { return m.req.conn.ID() != id })
 	}
+	all := framesOf(batch, frames, func(*committed) bool { return true })
 	c.hub.dir.pushBatch(all, others, maps.Keys(c.st.members))
+}
+
+// framesOf returns the encoded pushes of the batch's messages that keep
+// says, in order; n is how many there are in all, a bound.
+func framesOf(batch committedBatch, n int, keep func(*committed) bool) [][]byte {
+	var out [][]byte
+	for _, m := range batch {
+		if m.frame != nil && keep(m) {
+			if out == nil {
+				out = make([][]byte, 0, n)
+			}
+			out = append(out, m.frame)
+		}
+	}
+	return out
 }
 
 func (c *convActor) wireMessage(m storage.Message) protocol.Message {

@@ -190,10 +190,10 @@ func (d *Directory) push(frame []byte, skip uint64, users iter.Seq[string]) {
 	}
 }
 
-// pushBatch sends frames to every session of users: to the connections
-// in instead the frames given there (nothing when empty), to all others
-// frames itself.
-func (d *Directory) pushBatch(frames []byte, instead map[uint64][]byte, users iter.Seq[string]) {
+// pushBatch sends frames to every session of users, as one Send: to the
+// connections in instead the frames given there (nothing when none), to
+// all others frames itself.
+func (d *Directory) pushBatch(frames [][]byte, instead map[uint64][][]byte, users iter.Seq[string]) {
 	d.connsMu.RLock()
 	defer d.connsMu.RUnlock()
 	for u := range users {
@@ -203,7 +203,7 @@ func (d *Directory) pushBatch(frames []byte, instead map[uint64][]byte, users it
 				f = frames
 			}
 			if len(f) > 0 {
-				c.Send(f)
+				c.Send(f...)
 			}
 		}
 	}

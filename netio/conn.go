@@ -87,22 +87,26 @@ func (c *Conn) markGone() {
 	c.sessMu.Unlock()
 }
 
-// Send queues one encoded frame. It never blocks: when the connection already
-// holds more than the outbound limit it is closed as a slow consumer and Send
-// reports false. The frame must not be modified afterwards; the same slice
-// may be handed to many connections.
-func (c *Conn) Send(frame []byte) bool {
+// Send queues encoded frames, in order, to go out together. It never blocks:
+// when the connection already holds more than the outbound limit it is
+// closed as a slow consumer and Send reports false. The frames must not be
+// modified afterwards; the same slices may be handed to many connections.
+func (c *Conn) Send(frames ...[]byte) bool {
 	if c.closing.Load() {
 		return false
 	}
+	n := 0
+	for _, f := range frames {
+		n += len(f)
+	}
 	c.mu.Lock()
-	if c.queued+len(frame) > c.srv.cfg.OutboundQueue {
+	if c.queued+n > c.srv.cfg.OutboundQueue {
 		c.mu.Unlock()
 		c.srv.slowConsumer(c)
 		return false
 	}
-	c.out = append(c.out, frame)
-	c.queued += len(frame)
+	c.out = append(c.out, frames...)
+	c.queued += n
 	schedule := !c.scheduled
 	c.scheduled = true
 	c.mu.Unlock()
