@@ -11,9 +11,9 @@ import (
 
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
-	"golang.org/x/net/ipv4"
 
 	"huddle/internal/testutil/leak"
+	"huddle/internal/testutil/mcast"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leak.Options()...) }
@@ -80,19 +80,7 @@ func newPeerAt(t testing.TB, port uint16) *peer {
 // newMulticastPeer receives group on interface lo.
 func newMulticastPeer(t testing.TB, group netip.AddrPort) *peer {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(group))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	lo, err := net.InterfaceByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ipv4.NewPacketConn(c).JoinGroup(lo, &net.UDPAddr{IP: group.Addr().AsSlice()}); err != nil {
-		t.Fatal(err)
-	}
-	return &peer{t: t, c: c, addr: group}
+	return &peer{t: t, c: mcast.JoinLo(t, group), addr: group}
 }
 
 func (p *peer) send(to netip.AddrPort, b []byte) {

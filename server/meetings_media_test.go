@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"golang.org/x/net/ipv4"
 
 	"huddle/internal/testutil"
+	"huddle/internal/testutil/mcast"
 	"huddle/protocol"
 )
 
@@ -70,20 +70,7 @@ func recvRTP(t *testing.T, c net.PacketConn, d time.Duration) string {
 // joinMulticast listens to a meeting track's multicast group on lo.
 func joinMulticast(t *testing.T, addr string) net.PacketConn {
 	t.Helper()
-	ap := netip.MustParseAddrPort(addr)
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(ap))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	lo, err := net.InterfaceByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ipv4.NewPacketConn(c).JoinGroup(lo, &net.UDPAddr{IP: ap.Addr().AsSlice()}); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return mcast.JoinLo(t, netip.MustParseAddrPort(addr))
 }
 
 // waitForward sends packets from p until want arrives at recv (the relay
