@@ -97,19 +97,29 @@ func checkEndpoint(what string, track int, a netip.AddrPort) error {
 	return nil
 }
 
-// Register adds a source. Registering the same source again (same track,
-// address, SSRC and member) updates its payload type.
-func (m *Meeting) Register(s Source) error {
-	if err := checkEndpoint("source", s.Track, s.Addr); err != nil {
+// editEndpoint checks a registration's track and address, normalizes the
+// address, and runs edit with the relay locked, unless the meeting closed.
+func (m *Meeting) editEndpoint(what string, track int, addr *netip.AddrPort, edit func() error) error {
+	if err := checkEndpoint(what, track, *addr); err != nil {
 		return err
 	}
-	s.Addr = normal(s.Addr)
-	r := m.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	*addr = normal(*addr)
+	m.r.mu.Lock()
+	defer m.r.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
+	return edit()
+}
+
+// Register adds a source. Registering the same source again (same track,
+// address, SSRC and member) updates its payload type.
+func (m *Meeting) Register(s Source) error {
+	return m.editEndpoint("source", s.Track, &s.Addr, func() error { return m.register(s) })
+}
+
+func (m *Meeting) register(s Source) error {
+	r := m.r
 	if m.sendState.owns(s.SSRC) {
 		return ErrSSRCTaken // the relay's own stream on one of the tracks
 	}
@@ -163,16 +173,10 @@ func (m *Meeting) dropSources(drop func(*source) bool) int {
 // Subscribe makes the relay send the track to s.Addr; idempotent for the
 // same (Conn, Track, Addr).
 func (m *Meeting) Subscribe(s Subscriber) error {
-	if err := checkEndpoint("subscriber", s.Track, s.Addr); err != nil {
-		return err
-	}
-	s.Addr = normal(s.Addr)
-	r := m.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
+	return m.editEndpoint("subscriber", s.Track, &s.Addr, func() error { return m.subscribe(s) })
+}
+
+func (m *Meeting) subscribe(s Subscriber) error {
 	for _, d := range m.subs[s.Track] {
 		if d.conn == s.Conn && d.addr == s.Addr {
 			return nil
