@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -69,9 +68,13 @@ func (ws msgWriters) submit(r *writeReq) bool {
 	if len(ws) == 1 {
 		return ws[0].submit(r)
 	}
-	h := fnv.New32a()
-	h.Write([]byte(r.msg.Conversation))
-	return ws[h.Sum32()%uint32(len(ws))].submit(r)
+	// FNV-1a of the conversation id, inline: hash/fnv's hasher would be
+	// one allocation per message.
+	h := uint32(2166136261)
+	for i := 0; i < len(r.msg.Conversation); i++ {
+		h = (h ^ uint32(r.msg.Conversation[i])) * 16777619
+	}
+	return ws[h%uint32(len(ws))].submit(r)
 }
 
 // close stores what every writer has queued, then stops them.
