@@ -53,6 +53,29 @@ func TestLargeBatch(t *testing.T) {
 	c.expectOK(3)
 }
 
+// One Send of several frames delivers them in order; the outbound limit
+// counts them together, so a Send whose frames only together exceed it
+// drops the connection as a slow consumer.
+func TestSendSeveralFrames(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.OutboundQueue = 64 << 10
+	srv := startServer(t, cfg)
+	c := srv.dial(t)
+	c.request(2, typeFlood, flood{N: 100, Inline: true, Batch: 7})
+	c.expectOK(2)
+	for seq := range 100 {
+		if item := readFlood(t, c); item.Seq != seq {
+			t.Fatalf("got seq %d, want %d", item.Seq, seq)
+		}
+	}
+	big := srv.dial(t)
+	big.request(2, typeFlood, flood{N: 8, Inline: true, Batch: 8, Pad: 12 << 10}) // 8 × 12 KiB > 64 KiB
+	waitFor(t, "the slow consumer", func() bool { return srv.Stats().SlowConsumers == 1 })
+	c.request(3, protocol.TypePing, nil)
+	c.expectOK(3)
+}
+
 // CloseWith writes everything queued before it, then its own frame, then closes.
 func TestCloseWithFlushesFirst(t *testing.T) {
 	t.Parallel()

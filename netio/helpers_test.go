@@ -37,6 +37,7 @@ type flood struct {
 	N       int  `json:"n"`
 	Pad     int  `json:"pad,omitempty"`
 	Inline  bool `json:"inline,omitempty"`
+	Batch   int  `json:"batch,omitempty"` // frames per Send (inline only); 0 or 1: one each
 }
 
 // floodItem is one pushed frame: its sender and its place in that sender's sequence.
@@ -140,7 +141,9 @@ func (h *handler) HandleRequest(c *netio.Conn, req protocol.Request) {
 			return
 		}
 		reply(c, req.ID, nil)
-		if f.Inline {
+		if f.Inline && f.Batch > 1 {
+			pushBatches(c, f.N, f.Pad, f.Batch)
+		} else if f.Inline {
 			push(c, 0, f.N, f.Pad)
 		}
 		for from := range f.Senders {
@@ -187,6 +190,22 @@ func push(c *netio.Conn, from, n, pad int) {
 		frame, _ := protocol.EncodePush(typeFlood, floodItem{From: from, Seq: seq, Pad: padding})
 		if !c.Send(frame) {
 			return
+		}
+	}
+}
+
+// pushBatches sends n flood items, batch frames per Send, stopping at the
+// first refused Send.
+func pushBatches(c *netio.Conn, n, pad, batch int) {
+	padding := strings.Repeat("x", pad)
+	var frames [][]byte
+	for seq := range n {
+		frame, _ := protocol.EncodePush(typeFlood, floodItem{Seq: seq, Pad: padding})
+		if frames = append(frames, frame); len(frames) == batch || seq == n-1 {
+			if !c.Send(frames...) {
+				return
+			}
+			frames = nil
 		}
 	}
 }
