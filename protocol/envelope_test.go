@@ -148,11 +148,11 @@ func FuzzDecodeRequest(f *testing.F) {
 		stream := AppendFrame(nil, data)
 		for cut := 0; cut <= len(stream); cut++ {
 			buf := append(append([]byte(nil), stream[:cut]...), stream[cut:]...)
-			p, _, ferr := SplitFrame(buf[:cut], 1<<20)
+			_, _, ferr := SplitFrame(buf[:cut], 1<<20)
 			if ferr == nil && cut < len(stream) {
 				t.Fatalf("frame complete after %d of %d bytes", cut, len(stream))
 			}
-			p, _, ferr = SplitFrame(buf, 1<<20)
+			p, _, ferr := SplitFrame(buf, 1<<20)
 			if len(data) == 0 {
 				continue
 			}
