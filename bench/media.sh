@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs issue #6's relay benchmarks in one session: for fan-out 1, 10 and 50,
+# udplimit's loopback ceiling, then huddle-bench media at full rate for 1, 10
+# and 100 meetings, then each combination again paced at half of the peak it
+# just reached (the load at which the p99 goal is judged). Prints one line per
+# run: the tool's output, or the bench's figures.
+#
+#   bash bench/media.sh [OUT]    # OUT: where the lines go (default stdout)
+#
+# Needs python3 (to read the bench's JSON) and ../shared/tools beside the
+# repo. The binaries are built from HEAD (git archive), not the working tree.
+# Multicast is off: the relay sends to the bench's unicast subscribers only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-/dev/stdout}
+work=$(mktemp -d /tmp/huddle-media-bench.XXXXXX)
+trap 'kill "${srv:-0}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+git archive HEAD | tar -x -C "$work" --one-top-level=src
+(cd "$work/src" && go build -o "$work/bin/" ./cmd/huddled ./cmd/huddle-bench)
+(cd ../shared/tools/udplimit && go build -o "$work/bin/udplimit" .)
+
+cat >"$work/bench.yaml" <<'YAML'
+listen: 127.0.0.1:7840
+http: 127.0.0.1:7841
+log: {level: warn}
+net: {max_conns: 100000, max_conns_per_ip: 50000}
+auth: {register_per_ip: 1000000, argon2_memory_kib: 64, argon2_time: 1}
+media:
+  port: 7842
+  multicast: false
+  source_rate: 10000000   # the publishers send far above a person's rate
+  source_burst: 1000000
+YAML
+
+"$work/bin/huddled" --config "$work/bench.yaml" --data "$work/data" --store "sqlite:$work/data/huddle.db" &
+srv=$!
+sleep 2
+hb() { "$work/bin/huddle-bench" --server 127.0.0.1:7840 --json media --server-pid "$srv" --duration 5s "$@" 2>/dev/null | tail -1; }
+fig() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("pkts/s=%d p50_ms=%.3f p99_ms=%.3f loss=%.4f server_cpu_s=%s" % (d["ops_per_sec"], d["delivery_p50_ms"], d["delivery_p99_ms"], d["loss"], d.get("server_cpu_s")))'; }
+
+echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)" >>"$out"
+for k in 1 10 50; do
+  echo "udplimit -fanout $k	$("$work/bin/udplimit" -fanout "$k" -d 3s 2>&1 | tail -1)" >>"$out"
+  for m in 1 10 100; do
+    r=$(hb --meetings "$m" --fanout "$k")
+    echo "full M=$m K=$k	$(fig <<<"$r")" >>"$out"
+    rate=$(python3 -c "import json,sys; print(max(1, int(json.loads(sys.argv[1])['ops_per_sec'] / 2 / ($m * $k))))" "$r")
+    echo "half M=$m K=$k rate=$rate	$(hb --meetings "$m" --fanout "$k" --rate "$rate" | fig)" >>"$out"
+  done
+done
