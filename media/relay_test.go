@@ -207,6 +207,47 @@ func TestKillRestarts(t *testing.T) {
 	}
 }
 
+// A panic while handling a packet (here: a meeting without a view, which
+// no code path makes) costs the worker, not the relay: its supervisor
+// restarts it and forwarding goes on.
+func TestPanicRestartsWorker(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t, nil)
+	m, _ := openAudio(t, r, 1)
+	alice, bob := newPeer(t), newPeer(t)
+	must(t, m.Register(Source{Member: "alice", Track: trackAudio, Addr: alice.addr, SSRC: 1, PayloadType: ptOpus}))
+	must(t, m.Subscribe(Subscriber{Member: "bob", Conn: 2, Track: trackAudio, Addr: bob.addr}))
+	p := rtpPacket(1, ptOpus, 0, "before")
+	alice.send(r.Addr(), p)
+	bob.expectNext(p)
+
+	view := m.view.Swap(nil)
+	alice.send(r.Addr(), rtpPacket(1, ptOpus, 1, "boom"))
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Stats().Restarts == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no worker restart after a panic")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	m.view.Store(view)
+	for seq := uint16(2); ; seq++ {
+		if time.Now().After(deadline) {
+			t.Fatal("relay did not forward again after a worker's panic")
+		}
+		alice.send(r.Addr(), rtpPacket(1, ptOpus, seq, "after"))
+		if b := bob.recv(20 * time.Millisecond); b != nil {
+			if string(b[12:]) != "after" {
+				t.Fatalf("got %q after the restart", b[12:])
+			}
+			break
+		}
+	}
+	if s := r.Stats(); s.Restarts != 1 {
+		t.Fatalf("restarts %d, want 1 (only the worker that panicked)", s.Restarts)
+	}
+}
+
 func TestCloseIdempotent(t *testing.T) {
 	t.Parallel()
 	r := startRelay(t, nil)
