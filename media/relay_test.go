@@ -179,16 +179,24 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestKillRestarts(t *testing.T) {
-	t.Parallel()
-	r := startRelay(t, nil)
-	m, _ := openAudio(t, r, 1)
-	alice, bob := newPeer(t), newPeer(t)
+// aliceToBob opens a meeting on r where alice's SSRC 1 reaches bob's
+// subscription, and checks that one packet does.
+func aliceToBob(t *testing.T, r *Relay) (m *Meeting, alice, bob *peer) {
+	t.Helper()
+	m, _ = openAudio(t, r, 1)
+	alice, bob = newPeer(t), newPeer(t)
 	must(t, m.Register(Source{Member: "alice", Track: trackAudio, Addr: alice.addr, SSRC: 1, PayloadType: ptOpus}))
 	must(t, m.Subscribe(Subscriber{Member: "bob", Conn: 2, Track: trackAudio, Addr: bob.addr}))
 	p := rtpPacket(1, ptOpus, 0, "before")
 	alice.send(r.Addr(), p)
 	bob.expectNext(p)
+	return m, alice, bob
+}
+
+func TestKillRestarts(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t, nil)
+	_, alice, bob := aliceToBob(t, r)
 	r.Kill()
 	// Until the workers are back, datagrams to a closed port are lost;
 	// keep sending until one comes through.
@@ -213,13 +221,7 @@ func TestKillRestarts(t *testing.T) {
 func TestPanicRestartsWorker(t *testing.T) {
 	t.Parallel()
 	r := startRelay(t, nil)
-	m, _ := openAudio(t, r, 1)
-	alice, bob := newPeer(t), newPeer(t)
-	must(t, m.Register(Source{Member: "alice", Track: trackAudio, Addr: alice.addr, SSRC: 1, PayloadType: ptOpus}))
-	must(t, m.Subscribe(Subscriber{Member: "bob", Conn: 2, Track: trackAudio, Addr: bob.addr}))
-	p := rtpPacket(1, ptOpus, 0, "before")
-	alice.send(r.Addr(), p)
-	bob.expectNext(p)
+	m, alice, bob := aliceToBob(t, r)
 
 	view := m.view.Swap(nil)
 	alice.send(r.Addr(), rtpPacket(1, ptOpus, 1, "boom"))
