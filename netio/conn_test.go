@@ -44,11 +44,7 @@ func TestLargeBatch(t *testing.T) {
 	const n = 3000
 	c.request(2, typeFlood, flood{N: n, Inline: true})
 	c.expectOK(2)
-	for seq := range n {
-		if item := readFlood(t, c); item.Seq != seq {
-			t.Fatalf("got seq %d, want %d", item.Seq, seq)
-		}
-	}
+	readInOrder(t, c, n)
 	c.request(3, protocol.TypePing, nil)
 	c.expectOK(3)
 }
@@ -64,11 +60,7 @@ func TestSendSeveralFrames(t *testing.T) {
 	c := srv.dial(t)
 	c.request(2, typeFlood, flood{N: 100, Inline: true, Batch: 7})
 	c.expectOK(2)
-	for seq := range 100 {
-		if item := readFlood(t, c); item.Seq != seq {
-			t.Fatalf("got seq %d, want %d", item.Seq, seq)
-		}
-	}
+	readInOrder(t, c, 100)
 	big := srv.dial(t)
 	big.request(2, typeFlood, flood{N: 8, Inline: true, Batch: 8, Pad: 12 << 10}) // 8 × 12 KiB > 64 KiB
 	waitFor(t, "the slow consumer", func() bool { return srv.Stats().SlowConsumers == 1 })
@@ -83,11 +75,7 @@ func TestCloseWithFlushesFirst(t *testing.T) {
 	c := srv.dial(t)
 	const n = 300
 	c.request(2, typeBye, flood{N: n, Pad: 100})
-	for seq := range n {
-		if item := readFlood(t, c); item.Seq != seq {
-			t.Fatalf("got seq %d, want %d", item.Seq, seq)
-		}
-	}
+	readInOrder(t, c, n)
 	if m := c.read(); m.Type != typeBye {
 		t.Fatalf("got %+v, want the bye push", m)
 	}
@@ -161,6 +149,16 @@ func TestSlowConsumer(t *testing.T) {
 }
 
 // readFlood reads one flood push.
+// readInOrder reads n flood pushes and checks that their seqs are 0 to n-1.
+func readInOrder(t *testing.T, c *wire, n int) {
+	t.Helper()
+	for seq := range n {
+		if item := readFlood(t, c); item.Seq != seq {
+			t.Fatalf("got seq %d, want %d", item.Seq, seq)
+		}
+	}
+}
+
 func readFlood(t *testing.T, c *wire) floodItem {
 	t.Helper()
 	m := c.read()

@@ -141,19 +141,17 @@ func (h *handler) HandleRequest(c *netio.Conn, req protocol.Request) {
 			return
 		}
 		reply(c, req.ID, nil)
-		if f.Inline && f.Batch > 1 {
-			pushBatches(c, f.N, f.Pad, f.Batch)
-		} else if f.Inline {
-			push(c, 0, f.N, f.Pad)
+		if f.Inline {
+			push(c, 0, f.N, f.Pad, f.Batch)
 		}
 		for from := range f.Senders {
-			h.wg.Go(func() { push(c, from, f.N, f.Pad) })
+			h.wg.Go(func() { push(c, from, f.N, f.Pad, 1) })
 		}
 	case typeBye:
 		var f flood
 		_ = json.Unmarshal(req.Data, &f)
 		h.wg.Go(func() {
-			push(c, 0, f.N, f.Pad)
+			push(c, 0, f.N, f.Pad, 1)
 			last, _ := protocol.EncodePush(typeBye, floodItem{Seq: f.N})
 			c.CloseWith(last)
 		})
@@ -183,29 +181,19 @@ func reply(c *netio.Conn, id uint64, data any) {
 	c.Send(frame)
 }
 
-// push sends n flood items from sender from, stopping at the first refused Send.
-func push(c *netio.Conn, from, n, pad int) {
+// push sends n flood items from sender from, batch frames per Send (0 or
+// 1: one each), stopping at the first refused Send.
+func push(c *netio.Conn, from, n, pad, batch int) {
 	padding := strings.Repeat("x", pad)
+	batch = max(batch, 1)
+	frames := make([][]byte, 0, batch)
 	for seq := range n {
 		frame, _ := protocol.EncodePush(typeFlood, floodItem{From: from, Seq: seq, Pad: padding})
-		if !c.Send(frame) {
-			return
-		}
-	}
-}
-
-// pushBatches sends n flood items, batch frames per Send, stopping at the
-// first refused Send.
-func pushBatches(c *netio.Conn, n, pad, batch int) {
-	padding := strings.Repeat("x", pad)
-	var frames [][]byte
-	for seq := range n {
-		frame, _ := protocol.EncodePush(typeFlood, floodItem{Seq: seq, Pad: padding})
 		if frames = append(frames, frame); len(frames) == batch || seq == n-1 {
 			if !c.Send(frames...) {
 				return
 			}
-			frames = nil
+			frames = frames[:0]
 		}
 	}
 }
