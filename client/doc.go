@@ -8,8 +8,9 @@
 //
 // It imports only the protocol package, internal/writeback (a no-op off
 // Linux), golang.org/x/sys on Linux and the standard library, so that it
-// builds on every OS the CLI ships for; it must not learn about the server's internals, and it never
-// blocks its reader on a slow push consumer (pushes are dropped and counted
-// instead, because a blocked reader would also stall every response), unless
-// the caller asks for its pushes on the reader itself (WithPushHandler).
+// builds on every OS the CLI ships for; it must not learn about the
+// server's internals. It never blocks its reader on a slow push consumer
+// (pushes are dropped and counted instead, because a blocked reader would
+// also stall every response), unless the caller asks for its pushes on the
+// reader itself (WithPushHandler).
 package client

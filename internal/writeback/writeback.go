@@ -12,18 +12,18 @@ import (
 // Chunk is how many bytes of a file arrive between two hand-offs to the
 // kernel's write-back (see File). Small enough that the final fsync has
 // little left to wait for and that the dirty pages a transfer holds stay a
-// few chunks; big enough that the system calls cost nothing
-// next to the copy (128 per GiB).
+// few chunks; big enough that the system calls cost nothing next to the
+// copy (128 per GiB).
 const Chunk = 8 << 20
 
-// File follows the bytes appended to a file and, every Chunk,
-// has the kernel start writing them to disk (Linux: sync_file_range), then
-// waits for the chunk before that one. Without it the bytes of a big file
-// pile up dirty in memory and the fsync before the rename writes them all
-// at once, after the last byte: 0.5–0.8 s per GiB that an upload or a
-// download waited for. With it the fsync waits for the last chunk or two. The fsync stays:
-// write-back started here is no promise of durability, it only leaves the
-// fsync less to do.
+// File follows the bytes appended to a file and, every Chunk, has the
+// kernel start writing them to disk (Linux: sync_file_range), then waits
+// for the chunk before that one. Without it the bytes of a big file pile up
+// dirty in memory and the fsync before the rename writes them all at once,
+// after the last byte: 0.5–0.8 s per GiB that an upload or a download
+// waited for. With it the fsync waits for the last chunk or two. The fsync
+// stays: write-back started here is no promise of durability, it only
+// leaves the fsync less to do.
 //
 // The system calls run on a goroutine of their own: made by the goroutine
 // that copies, they cost it about 0.2 s per GiB (the kernel walks the pages
