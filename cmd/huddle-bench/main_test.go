@@ -187,30 +187,6 @@ func TestRSSSlope(t *testing.T) {
 	}
 }
 
-func TestHistogram(t *testing.T) {
-	// Every bucket starts where the one before ends.
-	for i := range histBuckets - 1 {
-		if lo, hi := histLow(i), histLow(i+1); hi <= lo || histBucket(lo) != i || histBucket(hi-1) != i {
-			t.Fatalf("bucket %d: [%d, %d) maps to %d and %d", i, lo, hi, histBucket(lo), histBucket(hi-1))
-		}
-	}
-	var h histogram
-	for v := int64(1); v <= 1000; v++ {
-		h.add(v * 1000) // 1 µs … 1 ms
-	}
-	for _, tc := range []struct {
-		p    float64
-		want time.Duration
-	}{{0.5, 500 * time.Microsecond}, {0.99, 990 * time.Microsecond}, {1, time.Millisecond}} {
-		if got := h.percentile(tc.p); got < tc.want*97/100 || got > tc.want*103/100 {
-			t.Errorf("percentile(%v) = %v, want %v within 3%%", tc.p, got, tc.want)
-		}
-	}
-	if got := (&histogram{}).percentile(0.5); got != 0 {
-		t.Errorf("empty histogram: %v", got)
-	}
-}
-
 func TestSentAt(t *testing.T) {
 	stamp := time.Unix(0, 1764090462966813230)
 	for _, tc := range []struct {

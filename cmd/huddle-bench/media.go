@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"huddle/client"
+	"huddle/internal/hist"
 	"huddle/protocol"
 )
 
@@ -213,11 +214,11 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rat
 	srvCPU, benchCPU = srv.cpu()-srvCPU, selfCPU()-benchCPU
 	stopReceiving()
 
-	var lat, queued histogram
+	var lat, queued hist.Histogram
 	var bad int64
 	for _, r := range recvs {
-		lat.merge(&r.lat)
-		queued.merge(&r.queued)
+		lat.Merge(&r.lat)
+		queued.Merge(&r.queued)
 		bad += r.bad
 	}
 	loss := 0.0
@@ -227,8 +228,8 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rat
 	res := result{Scenario: "media", Conns: len(meetings) * (fanout + 1), Unit: "packets/s", SizeBytes: size,
 		Meetings: len(meetings), Fanout: fanout, RatePerPublisher: rate, Sent: sent, Received: received, Loss: &loss,
 		Ops: received, OpsPerSec: float64(received) / sending.Seconds(), Seconds: sending.Seconds(),
-		P50ms: ms(lat.percentile(0.50)), P99ms: ms(lat.percentile(0.99)), P999ms: ms(lat.percentile(0.999)),
-		DeliveryP50ms: ms(queued.percentile(0.50)), DeliveryP99ms: ms(queued.percentile(0.99)),
+		P50ms: ms(lat.Percentile(0.50)), P99ms: ms(lat.Percentile(0.99)), P999ms: ms(lat.Percentile(0.999)),
+		DeliveryP50ms: ms(queued.Percentile(0.50)), DeliveryP99ms: ms(queued.Percentile(0.99)),
 		Errors: errs + bad, BenchCPUSeconds: benchCPU.Seconds()}
 	if firstErr != nil {
 		res.FirstError = firstErr.Error()

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/ipv4"
 
+	"huddle/internal/hist"
 	"huddle/protocol"
 )
 
@@ -141,8 +142,8 @@ type receiver struct {
 	uc       *net.UDPConn
 	received atomic.Int64 // read while the run goes on, to see it settle
 	bad      int64        // datagrams that were not the bench's packets
-	lat      histogram
-	queued   histogram
+	lat      hist.Histogram
+	queued   hist.Histogram
 }
 
 // got counts datagram b, read at now, queued by the kernel at queuedAt
@@ -153,9 +154,9 @@ func (r *receiver) got(b []byte, size int, now, queuedAt int64) bool {
 		return false
 	}
 	sent := int64(binary.BigEndian.Uint64(b[rtpHeaderLen:]))
-	r.lat.add(now - sent)
+	r.lat.Add(now - sent)
 	if queuedAt != 0 {
-		r.queued.add(queuedAt - sent)
+		r.queued.Add(queuedAt - sent)
 	}
 	return true
 }
