@@ -41,67 +41,79 @@ func BenchmarkHandle(b *testing.B) {
 
 // BenchmarkForward sends b.N RTP packets from one source through a relay
 // on loopback to fan subscribers and reports forwarded datagrams per
-// second (what the relay wrote) and received per second (what arrived).
+// second (what the relay wrote) and received per second (what arrived),
+// with the relay's latency measurement (Config.Timestamps) on and off.
 func BenchmarkForward(b *testing.B) {
 	for _, fan := range []int{1, 10, 50} {
-		b.Run(fmt.Sprintf("fanout=%d", fan), func(b *testing.B) {
-			r := startRelay(b, func(c *Config) {
-				c.Batch, c.SocketBuffer = 64, 4<<20
-				c.SourceRate, c.SourceBurst = 1e9, 1e9
+		for _, stamps := range []bool{true, false} {
+			b.Run(fmt.Sprintf("fanout=%d/timestamps=%v", fan, stamps), func(b *testing.B) {
+				benchmarkForward(b, fan, stamps)
 			})
-			m := r.Open(1, [Tracks]netip.AddrPort{})
-			defer m.Close()
-			src := newPeer(b)
-			_ = src.c.SetWriteBuffer(4 << 20)
-			must(b, m.Register(Source{Member: "pub", Track: trackAudio, Addr: src.addr, SSRC: 1, PayloadType: ptOpus}))
-			var received atomic.Uint64
-			var wg sync.WaitGroup
-			stop := make(chan struct{})
-			for i := range fan {
-				p := newPeer(b)
-				_ = p.c.SetReadBuffer(4 << 20)
-				must(b, m.Subscribe(Subscriber{Member: fmt.Sprint("sub", i), Conn: uint64(i), Track: trackAudio, Addr: p.addr}))
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					drain(p.c, &received, stop)
-				}()
-			}
-			pkt := rtpPacket(1, ptOpus, 1, string(make([]byte, 160)))
-			dst := r.Addr()
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for i := range b.N {
-				pkt[2], pkt[3] = byte(i>>8), byte(i)
-				if _, err := src.c.WriteToUDPAddrPort(pkt, dst); err != nil {
-					b.Fatal(err)
-				}
-				// Pace lightly so that the kernel's queues, not the
-				// relay, are what gives way on a small machine.
-				if i%64 == 63 {
-					time.Sleep(0)
-				}
-			}
-			// Wait until everything arrived or nothing more arrives for
-			// 100ms; the rate is over the time until the last arrival.
-			want := uint64(b.N * fan)
-			last, lastAt := received.Load(), time.Now()
-			for last < want && time.Since(lastAt) < 100*time.Millisecond {
-				time.Sleep(time.Millisecond)
-				if n := received.Load(); n != last {
-					last, lastAt = n, time.Now()
-				}
-			}
-			el := lastAt.Sub(start).Seconds()
-			b.StopTimer()
-			close(stop)
-			wg.Wait()
-			s := r.Stats()
-			b.ReportMetric(float64(s.Forwarded)/el, "fwd/s")
-			b.ReportMetric(float64(received.Load())/el, "recv/s")
-			b.ReportMetric(100*(1-float64(received.Load())/float64(want)), "loss%")
-		})
+		}
+	}
+}
+
+func benchmarkForward(b *testing.B, fan int, stamps bool) {
+	r := startRelay(b, func(c *Config) {
+		c.Batch, c.SocketBuffer = 64, 4<<20
+		c.SourceRate, c.SourceBurst = 1e9, 1e9
+		c.Timestamps = stamps
+	})
+	m := r.Open(1, [Tracks]netip.AddrPort{})
+	defer m.Close()
+	src := newPeer(b)
+	_ = src.c.SetWriteBuffer(4 << 20)
+	must(b, m.Register(Source{Member: "pub", Track: trackAudio, Addr: src.addr, SSRC: 1, PayloadType: ptOpus}))
+	var received atomic.Uint64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for i := range fan {
+		p := newPeer(b)
+		_ = p.c.SetReadBuffer(4 << 20)
+		must(b, m.Subscribe(Subscriber{Member: fmt.Sprint("sub", i), Conn: uint64(i), Track: trackAudio, Addr: p.addr}))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drain(p.c, &received, stop)
+		}()
+	}
+	pkt := rtpPacket(1, ptOpus, 1, string(make([]byte, 160)))
+	dst := r.Addr()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		pkt[2], pkt[3] = byte(i>>8), byte(i)
+		if _, err := src.c.WriteToUDPAddrPort(pkt, dst); err != nil {
+			b.Fatal(err)
+		}
+		// Pace lightly so that the kernel's queues, not the
+		// relay, are what gives way on a small machine.
+		if i%64 == 63 {
+			time.Sleep(0)
+		}
+	}
+	// Wait until everything arrived or nothing more arrives for
+	// 100ms; the rate is over the time until the last arrival.
+	want := uint64(b.N * fan)
+	last, lastAt := received.Load(), time.Now()
+	for last < want && time.Since(lastAt) < 100*time.Millisecond {
+		time.Sleep(time.Millisecond)
+		if n := received.Load(); n != last {
+			last, lastAt = n, time.Now()
+		}
+	}
+	el := lastAt.Sub(start).Seconds()
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	s := r.Stats()
+	b.ReportMetric(float64(s.Forwarded)/el, "fwd/s")
+	b.ReportMetric(float64(received.Load())/el, "recv/s")
+	b.ReportMetric(100*(1-float64(received.Load())/float64(want)), "loss%")
+	if lat := r.Latency(); lat.Count() > 0 {
+		b.ReportMetric(float64(lat.Percentile(0.5))/1e3, "relay-p50-us")
+		b.ReportMetric(float64(lat.Percentile(0.99))/1e3, "relay-p99-us")
 	}
 }
 
@@ -114,7 +126,7 @@ func drain(c *net.UDPConn, n *atomic.Uint64, stop chan struct{}) {
 		panic(err)
 	}
 	s := &sock{uc: c, pc: ipv4.NewPacketConn(c), rc: rc}
-	rd := newReader(64, 1600)
+	rd := newReader(64, 1600, false)
 	for {
 		select {
 		case <-stop:

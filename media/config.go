@@ -25,6 +25,7 @@ type Config struct {
 	MulticastTTL   int           // TTL of multicast datagrams
 	RestartBackoff time.Duration // first pause before a failed worker restarts; doubles up to maxBackoff
 	SocketBuffer   int           // SO_RCVBUF/SO_SNDBUF bytes per socket; 0 keeps the kernel default
+	Timestamps     bool          // measure the latency the relay adds (Relay.Latency) from kernel receive timestamps; Linux only
 	Logger         *slog.Logger  // nil: slog.Default()
 }
 

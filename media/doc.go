@@ -5,8 +5,9 @@
 // sources (address + SSRC) and subscribers that the meeting actor edits.
 //
 // It knows RTP and RTCP framing and UDP; it must not know users,
-// connections or storage: it imports no other Huddle package. Tracks are
-// small ints 0..4 and payload types are given by the caller. The packet
-// path takes no lock and allocates nothing; the table is copy-on-write.
-// docs/media.md explains the design.
+// connections or storage: of Huddle it imports only the leaf helpers
+// internal/hist (latency histograms) and internal/kstamp (kernel receive
+// timestamps). Tracks are small ints 0..4 and payload types are given by
+// the caller. The packet path takes no lock and allocates nothing; the
+// table is copy-on-write. docs/media.md explains the design.
 package media

@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/rtp"
 	"golang.org/x/net/ipv4"
+
+	"huddle/internal/hist"
 )
 
 // worker is one socket's packet loop. Its handling is split from the
@@ -22,14 +24,22 @@ type worker struct {
 	in    *reader        // read batch; each buffer has MaxPacket+1 bytes
 	out   []ipv4.Message // write batch; Buffers[0] points into in
 	nout  int
+	emits uint64 // datagrams emit queued since the worker was made
 	write func([]ipv4.Message) (int, error)
 	sock  sockPointer
+
+	// The latency the worker added (see Relay.Latency): the receive
+	// timestamps of the batch's forwarded datagrams until the batch is
+	// sent, then what each waited, counted in lat.
+	stamped []int64
+	lat     hist.Atomic
 }
 
 func newWorker(r *Relay, id int, rtcp bool) *worker {
 	w := &worker{r: r, id: id, rtcp: rtcp,
-		in:  newReader(r.cfg.Batch, r.cfg.MaxPacket+1),
-		out: make([]ipv4.Message, r.cfg.Batch),
+		in:      newReader(r.cfg.Batch, r.cfg.MaxPacket+1, r.cfg.Timestamps),
+		out:     make([]ipv4.Message, r.cfg.Batch),
+		stamped: make([]int64, 0, r.cfg.Batch),
 	}
 	for i := range w.out {
 		w.out[i].Buffers = make([][]byte, 1)
@@ -128,6 +138,7 @@ func (w *worker) emit(b []byte, to *net.UDPAddr) {
 	m.Buffers[0] = b
 	m.Addr = to
 	w.nout++
+	w.emits++
 }
 
 // flush writes the queued datagrams. A datagram the kernel refuses is

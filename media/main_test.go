@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leak.Options()...) }
 func testConfig() Config {
 	return Config{
 		IP: netip.MustParseAddr("127.0.0.1"), Workers: 2, Batch: 16, MaxPacket: 1500,
-		SourceRate: 100000, SourceBurst: 10000, Multicast: true, MulticastIF: "lo", MulticastTTL: 1,
+		SourceRate: 100000, SourceBurst: 10000, Multicast: true, MulticastIF: "lo", MulticastTTL: 1, Timestamps: true,
 		RestartBackoff: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }

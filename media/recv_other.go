@@ -11,12 +11,13 @@ import (
 
 // reader reads a batch of datagrams with x/net's ReadBatch, which builds
 // a *net.UDPAddr per datagram; Linux has its own recvmmsg (recv_linux.go).
+// There are no receive timestamps here, so the relay measures no latency.
 type reader struct {
 	ms []ipv4.Message
 	pc *ipv4.PacketConn
 }
 
-func newReader(batch, size int) *reader {
+func newReader(batch, size int, _ bool) *reader {
 	r := &reader{ms: make([]ipv4.Message, batch)}
 	for i := range r.ms {
 		r.ms[i].Buffers = [][]byte{make([]byte, size)}
@@ -37,3 +38,9 @@ func (r *reader) datagram(i int) (b []byte, from netip.AddrPort, ok bool) {
 	}
 	return m.Buffers[0][:m.N], ua.AddrPort(), true
 }
+
+// stamp has no kernel receive timestamp to give.
+func (r *reader) stamp(int) int64 { return 0 }
+
+// enableStamps leaves the socket as it is: no SO_TIMESTAMPNS here.
+func enableStamps(*sock) error { return nil }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/net/ipv4"
+
+	"huddle/internal/hist"
 )
 
 // Relay forwards RTP and RTCP between registered sources, multicast groups
@@ -125,6 +127,20 @@ func (r *Relay) Stats() Stats {
 	}
 	s.Restarts = r.restarts.Load()
 	return s
+}
+
+// Latency is what the relay added to the datagrams it forwarded since
+// Start, one value per datagram in however many copies went out (RTP and
+// RTCP): from the kernel's receive timestamp on a relay socket to the
+// return of the sendmmsg that sent the datagram's batch. It is empty with
+// Config.Timestamps off and where the kernel gives no receive timestamps
+// (only Linux does). It may be read at any time; the workers go on.
+func (r *Relay) Latency() *hist.Histogram {
+	h := new(hist.Histogram)
+	for _, w := range r.workers {
+		w.lat.AddTo(h)
+	}
+	return h
 }
 
 // now is the packet path's clock: ns since Start, monotonic.

@@ -63,6 +63,11 @@ func (r *Relay) setOptions(s *sock) error {
 			return fmt.Errorf("media: SO_SNDBUF: %w", err)
 		}
 	}
+	if r.cfg.Timestamps {
+		if err := enableStamps(s); err != nil {
+			return fmt.Errorf("media: SO_TIMESTAMPNS: %w", err)
+		}
+	}
 	if !r.cfg.Multicast {
 		return nil
 	}

@@ -66,8 +66,9 @@ func (r *Relay) install(w *worker, s *sock) bool {
 }
 
 // run is the packet loop: read a batch, handle each datagram, write what
-// it produced, publish the counters. It returns on a socket error, and
-// turns a panic into an error so that the supervisor restarts it.
+// it produced, count the latency, publish the counters. It returns on a
+// socket error, and turns a panic into an error so that the supervisor
+// restarts it.
 func (w *worker) run(s *sock) (err error) {
 	defer s.close()
 	defer func() {
@@ -75,6 +76,7 @@ func (w *worker) run(s *sock) (err error) {
 			err = fmt.Errorf("panic: %v", p)
 		}
 		w.nout = 0
+		w.stamped = w.stamped[:0]
 		w.r.pub[w.id].add(&w.c)
 	}()
 	w.write = func(ms []ipv4.Message) (int, error) { return s.pc.WriteBatch(ms, 0) }
@@ -85,11 +87,36 @@ func (w *worker) run(s *sock) (err error) {
 		}
 		now := w.r.now()
 		for i := range n {
-			if b, from, ok := w.in.datagram(i); ok {
-				w.handle(b, from, now)
+			b, from, ok := w.in.datagram(i)
+			if !ok {
+				continue
+			}
+			e := w.emits
+			w.handle(b, from, now)
+			if w.emits != e { // forwarded at least once
+				if at := w.in.stamp(i); at != 0 {
+					w.stamped = append(w.stamped, at)
+				}
 			}
 		}
 		w.flush()
+		w.record()
 		w.r.pub[w.id].add(&w.c)
 	}
+}
+
+// record counts, for each datagram of the batch that was forwarded, the
+// time from its kernel receive timestamp to now, just after the batch's
+// last sendmmsg returned: one clock read per batch. The timestamps are
+// CLOCK_REALTIME, so a step of the wall clock in between skews the
+// batch's values (a negative one counts as 0).
+func (w *worker) record() {
+	if len(w.stamped) == 0 {
+		return
+	}
+	done := time.Now().UnixNano()
+	for _, at := range w.stamped {
+		w.lat.Add(done - at)
+	}
+	w.stamped = w.stamped[:0]
 }

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"huddle/internal/kstamp"
 )
 
 // On Linux the subscribers' sockets are read by a few loops, each with an
@@ -22,9 +24,6 @@ import (
 
 // rxWait is how long a loop's epoll_wait blocks before it looks at stop.
 const rxWait = 10 // ms
-
-// tsLen is the size of the SCM_TIMESTAMPNS payload, a struct timespec.
-const tsLen = int(unsafe.Sizeof(unix.Timespec{}))
 
 // startReceiving reads recvs' sockets until stop is called; stop returns
 // once no loop reads any more, before the sockets are closed.
@@ -80,7 +79,7 @@ func newRxLoop(recvs []*receiver, size int) (*rxLoop, error) {
 		l.bufs[i] = make([]byte, rtpHeaderLen+size+1)
 		l.iovs[i].Base = &l.bufs[i][0]
 		l.iovs[i].SetLen(len(l.bufs[i]))
-		l.ctl[i] = make([]byte, unix.CmsgSpace(tsLen))
+		l.ctl[i] = make([]byte, kstamp.Space())
 		h := &l.hdrs[i].Hdr
 		h.Iov = &l.iovs[i]
 		h.SetIovlen(1)
@@ -89,7 +88,7 @@ func newRxLoop(recvs []*receiver, size int) (*rxLoop, error) {
 	for i, r := range recvs {
 		fd, err := rawFD(r)
 		if err == nil {
-			err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+			err = kstamp.Enable(fd)
 		}
 		if err == nil {
 			err = unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)})
@@ -163,15 +162,5 @@ func (l *rxLoop) drain(i int) {
 // queuedAt is the kernel's receive timestamp of datagram k (Unix ns), 0
 // if it has none.
 func (l *rxLoop) queuedAt(k int) int64 {
-	h := &l.hdrs[k].Hdr
-	c := l.ctl[k]
-	if int(h.Controllen) < unix.CmsgLen(tsLen) {
-		return 0
-	}
-	cm := (*unix.Cmsghdr)(unsafe.Pointer(&c[0]))
-	if cm.Level != unix.SOL_SOCKET || cm.Type != unix.SCM_TIMESTAMPNS {
-		return 0
-	}
-	ts := (*unix.Timespec)(unsafe.Pointer(&c[unix.CmsgLen(0)]))
-	return ts.Nano()
+	return kstamp.Nano(l.ctl[k][:min(int(l.hdrs[k].Hdr.Controllen), len(l.ctl[k]))])
 }

@@ -5,7 +5,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestBuckets(t *testing.T) {
 	// Every bucket starts where the one before ends, and holds its bounds.

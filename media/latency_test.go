@@ -1,0 +1,76 @@
+package media
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// Every datagram in that went out at least once — RTP to the group and two
+// subscribers, sender reports on both ports, feedback to the source — is
+// one value of the relay's latency, however many copies it made; what was
+// dropped is none. The values are what a loopback relay adds: more than
+// nothing, far less than a second.
+func TestLatencyCountsForwardedDatagrams(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("receive timestamps are Linux only")
+	}
+	r := startRelay(t, nil)
+	m, alice, bob := aliceToBob(t, r) // one datagram in, to the group and bob
+	carol, mallory := newPeer(t), newPeer(t)
+	aliceRTCP := newPeerAt(t, alice.addr.Port()+1)
+	must(t, m.Subscribe(Subscriber{Member: "carol", Conn: 3, Track: trackAudio, Addr: carol.addr}))
+
+	const n = 40
+	for seq := range uint16(n) {
+		p := rtpPacket(1, ptOpus, seq+1, "opus")
+		alice.send(r.Addr(), p)
+		mallory.send(r.Addr(), rtpPacket(1, ptOpus, seq, "spoofed")) // Unregistered
+		bob.expectNext(p)
+		carol.expectNext(p)
+	}
+	alice.send(r.Addr(), rtpPacket(1, 96, n+1, "vp8")) // WrongPayload
+	sr := senderReport(t, 1)
+	alice.send(r.Addr(), sr)
+	bob.expectNext(sr)
+	aliceRTCP.send(rtcpAddr(r.Addr()), sr)
+	bob.expectNext(sr)
+	pli := marshalRTCP(t, &rtcp.PictureLossIndication{SenderSSRC: 99, MediaSSRC: 1})
+	bob.send(r.Addr(), pli)
+	alice.expectNext(pli)
+
+	const in = 1 + n + 2 + 1 // forwarded datagrams in
+	eventually(t, "stats", func() bool {
+		s := r.Stats()
+		return s.Received == 1+2*n+1+3 && s.Forwarded == 2+3*n+3*2+1
+	})
+	// A worker counts a batch's latency before it publishes the batch's
+	// counters, so all of it is in.
+	lat := r.Latency()
+	if lat.Count() != in {
+		t.Fatalf("latency has %d values, want %d (one per datagram forwarded)", lat.Count(), in)
+	}
+	if lo, hi := lat.Percentile(0), lat.Percentile(1); lo <= 0 || hi >= time.Second {
+		t.Fatalf("latency from %v to %v, want positive and below 1s", lo, hi)
+	}
+}
+
+// With Timestamps off the sockets have no SO_TIMESTAMPNS and nothing is
+// counted; forwarding is the same.
+func TestLatencyOff(t *testing.T) {
+	t.Parallel()
+	r := startRelay(t, func(c *Config) { c.Timestamps = false })
+	_, alice, bob := aliceToBob(t, r)
+	for seq := range uint16(10) {
+		p := rtpPacket(1, ptOpus, seq+1, "opus")
+		alice.send(r.Addr(), p)
+		bob.expectNext(p)
+	}
+	eventually(t, "stats", func() bool { return r.Stats().Forwarded == 2*11 })
+	if n := r.Latency().Count(); n != 0 {
+		t.Fatalf("latency has %d values with timestamps off", n)
+	}
+}
