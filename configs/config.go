@@ -38,6 +38,7 @@ type Config struct {
 	Files    Files    `yaml:"files"`
 	Meetings Meetings `yaml:"meetings"`
 	Media    Media    `yaml:"media"`
+	Metrics  Metrics  `yaml:"metrics"`
 	Storage  Storage  `yaml:"storage"`
 }
 
@@ -132,6 +133,12 @@ type Media struct {
 	MaxSources       int           `yaml:"max_sources"`       // sources one member may register in one meeting
 	MaxSubscriptions int           `yaml:"max_subscriptions"` // unicast subscriptions one connection may hold
 	RestartBackoff   time.Duration `yaml:"restart_backoff"`   // first pause before a failed relay worker starts again
+	Timestamps       bool          `yaml:"timestamps"`        // measure the latency the relay adds from kernel receive timestamps (Linux)
+}
+
+// Metrics configures the operator's metrics endpoint.
+type Metrics struct {
+	Addr string `yaml:"addr"` // HOST:PORT serving GET /debug/vars; empty: off. No authentication: keep it private
 }
 
 // Storage configures the database backends.
@@ -224,6 +231,7 @@ func DefaultConfig() Config {
 			MaxSources:       8,
 			MaxSubscriptions: 32,
 			RestartBackoff:   100 * time.Millisecond,
+			Timestamps:       true,
 		},
 		Storage: Storage{
 			SQLiteBusyTimeout: 5 * time.Second,
@@ -329,6 +337,9 @@ var settings = []Setting{
 		field: func(c *Config) *string { return &c.Listen }},
 	{Flag: "http", Key: "http", Arg: "ADDR", Usage: "HTTP data-channel address",
 		field: func(c *Config) *string { return &c.HTTP }},
+	{Flag: "metrics", Key: "metrics.addr", Arg: "ADDR", Usage: "operator metrics HTTP address, GET /debug/vars (no authentication: keep it private)",
+		unset: "off",
+		field: func(c *Config) *string { return &c.Metrics.Addr }},
 	{Flag: "store", Key: "store", Arg: "URL", Usage: "database: sqlite:PATH or mysql:DSN",
 		unset: "sqlite:<data>/" + DefaultStoreFile,
 		field: func(c *Config) *string { return &c.Store }},
@@ -401,7 +412,11 @@ func (c *Config) Validate() error {
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	for _, a := range []struct{ key, addr string }{{"listen", c.Listen}, {"http", c.HTTP}} {
+	addrs := []struct{ key, addr string }{{"listen", c.Listen}, {"http", c.HTTP}}
+	if c.Metrics.Addr != "" { // empty: off
+		addrs = append(addrs, struct{ key, addr string }{"metrics.addr", c.Metrics.Addr})
+	}
+	for _, a := range addrs {
 		if _, port, err := net.SplitHostPort(a.addr); err != nil {
 			bad(a.key, "%q is not HOST:PORT", a.addr)
 		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {

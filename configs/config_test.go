@@ -58,6 +58,8 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"listen", func(c *Config) { c.Listen = "127.0.0.1:" }},
 		{"http", func(c *Config) { c.HTTP = "127.0.0.1:65536" }},
 		{"http", func(c *Config) { c.HTTP = "localhost:http" }},
+		{"metrics.addr", func(c *Config) { c.Metrics.Addr = "nonsense" }},
+		{"metrics.addr", func(c *Config) { c.Metrics.Addr = "127.0.0.1:70000" }},
 		{"store", func(c *Config) { c.Store = "sqlite:" }},
 		{"store", func(c *Config) { c.Store = "postgres:x" }},
 		{"store", func(c *Config) { c.Store = "mysql:" }},
@@ -141,12 +143,30 @@ func TestMediaMulticast(t *testing.T) {
 	}
 }
 
+// The relay measures its latency unless media.timestamps turns it off;
+// the metrics endpoint that shows it is off unless metrics.addr is set.
+func TestMediaTimestampsAndMetrics(t *testing.T) {
+	c := DefaultConfig()
+	if !c.Media.Timestamps || c.Metrics.Addr != "" {
+		t.Fatalf("defaults: media.timestamps %v, metrics.addr %q", c.Media.Timestamps, c.Metrics.Addr)
+	}
+	if err := c.LoadYAML(strings.NewReader("media:\n  timestamps: false\nmetrics:\n  addr: 127.0.0.1:7843\n")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Media.Timestamps || c.Metrics.Addr != "127.0.0.1:7843" {
+		t.Fatalf("from YAML: media.timestamps %v, metrics.addr %q", c.Media.Timestamps, c.Metrics.Addr)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidatePorts(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:0", "127.0.0.1:1", "[::1]:65535", ":7700", "localhost:7700"} {
 		c := DefaultConfig()
-		c.Listen, c.HTTP = addr, addr
+		c.Listen, c.HTTP, c.Metrics.Addr = addr, addr, addr
 		if err := c.Validate(); err != nil {
-			t.Errorf("listen and http %q: %v", addr, err)
+			t.Errorf("listen, http and metrics.addr %q: %v", addr, err)
 		}
 	}
 }
@@ -204,6 +224,7 @@ func TestSettings(t *testing.T) {
 	defaults := map[string]string{
 		"listen": "127.0.0.1:7700", "http": "127.0.0.1:7701", "store": "sqlite:<data>/huddle.db",
 		"data": "./data", "media-ip": "127.0.0.1", "multicast-if": "lo", "log-level": "info", "log-format": "text",
+		"metrics": "off",
 	}
 	if len(Settings()) != len(defaults) {
 		t.Fatalf("%d settings, want %d", len(Settings()), len(defaults))

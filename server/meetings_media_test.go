@@ -87,14 +87,21 @@ func waitForward(t *testing.T, p *udpPeer, relay netip.AddrPort, ssrc uint32, re
 	t.Fatal("the relay did not forward within 5s")
 }
 
+// bobJoinsAlice has alice create meeting name and invite bob, who joins;
+// it returns their connections, the meeting and bob's join reply.
+func bobJoinsAlice(t *testing.T, e *env, name string) (alice, bob *clientT, m protocol.MeetingInfo, jr protocol.MeetingJoinReply) {
+	t.Helper()
+	alice, _ = e.newUser("alice")
+	bob, _ = e.newUser("bob")
+	m = createMeeting(t, alice, name)
+	call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob"}}, nil)
+	return alice, bob, m, join(t, bob, m.Meeting)
+}
+
 func TestMeetingRelay(t *testing.T) {
 	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
 	e.srv = testutil.StartServer(t, e.cfg)
-	alice, _ := e.newUser("alice")
-	bob, _ := e.newUser("bob")
-	m := createMeeting(t, alice, "media")
-	call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob"}}, nil)
-	jr := join(t, bob, m.Meeting)
+	alice, bob, m, jr := bobJoinsAlice(t, e, "media")
 	relay := netip.MustParseAddrPort(jr.Relay[protocol.TrackAudio])
 
 	bobOut, bobIn, aliceIn, stranger := newPeer(t), newPeer(t), newPeer(t), newPeer(t)

@@ -34,6 +34,7 @@ type Server struct {
 	net   *netio.Server
 	files *files.Service
 	relay *media.Relay
+	mx    *metrics // nil: off
 
 	stopOnce sync.Once
 	stopErr  error
@@ -45,6 +46,18 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// The metrics address is bound first, so that a bad one fails the
+	// start before anything else runs; it serves once everything does.
+	mx, err := listenMetrics(cfg.Metrics.Addr)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			_ = mx.shutdown(ctx)
+		}
+	}()
 	if err := PrepareDataDir(cfg.Data); err != nil {
 		return nil, err
 	}
@@ -52,7 +65,7 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store}
+	s := &Server{cfg: cfg, log: log, store: store, mx: mx}
 	s.files, err = files.New(cfg.Files, store, cfg.Data, log)
 	if err != nil {
 		_ = store.Close()
@@ -71,6 +84,7 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 		MulticastIF:    cfg.MulticastIF,
 		MulticastTTL:   cfg.Media.MulticastTTL,
 		RestartBackoff: cfg.Media.RestartBackoff,
+		Timestamps:     cfg.Media.Timestamps,
 		Logger:         log.With("part", "relay"),
 	})
 	if err != nil {
@@ -110,6 +124,8 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 		_ = store.Close()
 		return nil, err
 	}
+	mx.serve(s.debugVars, log)
+	started = true
 	return s, nil
 }
 
@@ -154,6 +170,9 @@ func (s *Server) HTTPAddr() net.Addr { return s.files.Addr() }
 // MediaAddr is the relay's RTP address (RTCP on port+1).
 func (s *Server) MediaAddr() netip.AddrPort { return s.relay.Addr() }
 
+// MetricsAddr is the metrics endpoint's address, nil when it is off.
+func (s *Server) MetricsAddr() net.Addr { return s.mx.addr() }
+
 // Relay exposes the media relay (tests look at its counters and kill it).
 func (s *Server) Relay() *media.Relay { return s.relay }
 
@@ -163,12 +182,13 @@ func (s *Server) Stats() netio.Stats { return s.net.Stats() }
 // Hub exposes the actor hub (tests look at its directory).
 func (s *Server) Hub() *actors.Hub { return s.hub }
 
-// Shutdown drains and stops everything in order: stop accepting new
-// connections and requests, let in-flight requests finish (bounded by
-// ctx), flush queued replies and close connections, stop the actors, close
-// the store. It is idempotent.
+// Shutdown drains and stops everything in order: stop the metrics endpoint
+// and accepting new connections and requests, let in-flight requests
+// finish (bounded by ctx), flush queued replies and close connections,
+// stop the actors, close the store. It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() {
+		errMetrics := s.mx.shutdown(ctx)
 		s.net.Drain()
 		// Transfers finish (or ctx ends) before the actors go: a finished
 		// upload still writes its record and pushes file.new.
@@ -182,7 +202,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			"oversize", rs.Oversize, "rate_limited", rs.RateLimited, "send_errors", rs.SendErrors,
 			"rtcp_in", rs.RTCPIn, "feedback_routed", rs.FeedbackRouted, "restarts", rs.Restarts)
 		errStore := s.store.Close()
-		s.stopErr = errors.Join(errFiles, errHub, errNet, errRelay, errStore)
+		s.stopErr = errors.Join(errMetrics, errFiles, errHub, errNet, errRelay, errStore)
 		s.log.Info("server stopped", "err", s.stopErr)
 	})
 	return s.stopErr

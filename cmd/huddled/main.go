@@ -60,8 +60,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("start failed", "err", err)
 		return 1
 	}
+	metrics := "off"
+	if a := srv.MetricsAddr(); a != nil {
+		metrics = a.String()
+	}
 	log.Info("huddled running", "version", server.Version, "listen", srv.Addr().String(),
-		"http", srv.HTTPAddr().String(), "media", srv.MediaAddr().String(),
+		"http", srv.HTTPAddr().String(), "media", srv.MediaAddr().String(), "metrics", metrics,
 		"store", redactStore(cfg.EffectiveStore()), "data", cfg.Data)
 	<-ctx.Done()
 	log.Info("shutting down")

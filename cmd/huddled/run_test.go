@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -86,6 +89,7 @@ func TestConfigErrors(t *testing.T) {
 		{"listen port", nil, []string{"--listen", "127.0.0.1:99999"}, []string{"listen"}},
 		{"http port", nil, []string{"--http", "127.0.0.1:-1"}, []string{"http"}},
 		{"HUDDLE_LISTEN", map[string]string{"HUDDLE_LISTEN": "nonsense"}, nil, []string{"listen"}},
+		{"metrics address", nil, []string{"--metrics", "127.0.0.1:http"}, []string{"metrics.addr"}},
 		{"several", nil, []string{"--config", config, "--listen", "127.0.0.1:99999"},
 			[]string{"listen", "net.heartbeat", "chat.max_text"}},
 		{"unknown key", nil, []string{"--config", writeFile(t, "net:\n  bogus: 1\n")}, []string{"bogus"}},
@@ -192,6 +196,13 @@ func TestDataDirectory(t *testing.T) {
 // running, stops it as SIGTERM would, and returns its log.
 func runUntilRunning(t *testing.T, args ...string) string {
 	t.Helper()
+	return runWhileRunning(t, nil, args...)
+}
+
+// runWhileRunning is runUntilRunning that calls during, if not nil, with
+// the log so far once huddled runs, and stops huddled when it returns.
+func runWhileRunning(t *testing.T, during func(logs string), args ...string) string {
+	t.Helper()
 	args = append([]string{"--config", anyMediaPort(t)}, args...)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -207,6 +218,9 @@ func runUntilRunning(t *testing.T, args ...string) string {
 			t.Fatalf("huddled not running after 20s:\n%s", logs)
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+	if during != nil {
+		during(logs.String())
 	}
 	cancel()
 	if c := <-code; c != 0 {
@@ -283,5 +297,53 @@ func TestLogCapacity(t *testing.T) {
 	buf.Reset()
 	if got := logCapacity(log, cfg, 1<<20); got != cfg.Net.MaxConns || strings.Contains(buf.String(), "capped") {
 		t.Errorf("capacity %d with a high limit, log %q; want net.max_conns, not capped", got, buf.String())
+	}
+}
+
+// --metrics serves GET /debug/vars with the relay's and the front end's
+// counters; an address that cannot be bound fails the start with exit 1
+// and a message naming the setting.
+func TestMetricsFlag(t *testing.T) {
+	clearEnv(t)
+	base := []string{"--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data", t.TempDir()}
+	runWhileRunning(t, func(logs string) {
+		m := regexp.MustCompile(`huddled running.* metrics=(\S+)`).FindStringSubmatch(logs)
+		if m == nil {
+			t.Fatalf("the running log names no metrics address:\n%s", logs)
+		}
+		resp, err := http.Get("http://" + m[1] + "/debug/vars")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var vars map[string]json.RawMessage
+		if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /debug/vars: %s, %v", resp.Status, err)
+		}
+		for _, k := range []string{"relay", "relay_latency", "netio"} {
+			if len(vars[k]) == 0 || vars[k][0] != '{' {
+				t.Errorf("/debug/vars has no object %q: %v", k, vars)
+			}
+		}
+		var lat struct {
+			Enabled *bool            `json:"enabled"`
+			Buckets *json.RawMessage `json:"buckets"`
+		}
+		if err := json.Unmarshal(vars["relay_latency"], &lat); err != nil || lat.Enabled == nil || !*lat.Enabled || lat.Buckets == nil {
+			t.Errorf("relay_latency %s: %v", vars["relay_latency"], err)
+		}
+		http.DefaultClient.CloseIdleConnections()
+	}, append(base, "--metrics", "127.0.0.1:0")...)
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	args := append([]string{"--config", anyMediaPort(t), "--metrics", taken.Addr().String()}, base...)
+	code, _, stderr := runHuddled(t, args...)
+	if code != 1 || !strings.Contains(stderr, "metrics.addr") || !strings.Contains(stderr, taken.Addr().String()) ||
+		strings.Contains(stderr, "huddled running") {
+		t.Fatalf("--metrics %s (taken): exit %d, want 1 and a message naming metrics.addr:\n%s", taken.Addr(), code, stderr)
 	}
 }
