@@ -3,7 +3,8 @@
 # udplimit's loopback ceiling, then huddle-bench media at full rate for 1, 10
 # and 100 meetings, then each combination again paced at half of the peak it
 # just reached (the load at which the p99 goal is judged). Prints one line per
-# run: the tool's output, or the bench's figures.
+# run: the tool's output, or the bench's figures: its end-to-end delivery
+# latency and the relay's own (read from huddled --metrics on 7843).
 #
 #   bash bench/media.sh [OUT]    # OUT: where the lines go (default stdout)
 #
@@ -33,11 +34,13 @@ media:
   source_burst: 1000000
 YAML
 
-"$work/bin/huddled" --config "$work/bench.yaml" --data "$work/data" --store "sqlite:$work/data/huddle.db" &
+"$work/bin/huddled" --config "$work/bench.yaml" --data "$work/data" --store "sqlite:$work/data/huddle.db" \
+  --metrics 127.0.0.1:7843 &
 srv=$!
 sleep 2
-hb() { "$work/bin/huddle-bench" --server 127.0.0.1:7840 --json media --server-pid "$srv" --duration 5s "$@" 2>/dev/null | tail -1; }
-fig() { python3 -c 'import json,sys; d=json.load(sys.stdin); print("pkts/s=%d p50_ms=%.3f p99_ms=%.3f loss=%.4f server_cpu_s=%s" % (d["ops_per_sec"], d["delivery_p50_ms"], d["delivery_p99_ms"], d["loss"], d.get("server_cpu_s")))'; }
+hb() { "$work/bin/huddle-bench" --server 127.0.0.1:7840 --json media --server-pid "$srv" --duration 5s \
+  --metrics http://127.0.0.1:7843 "$@" 2>/dev/null | tail -1; }
+fig() { python3 -c 'import json,sys; d=json.load(sys.stdin); r=d.get("relay_latency") or {}; print("pkts/s=%d p50_ms=%.3f p99_ms=%.3f loss=%.4f server_cpu_s=%s relay_p50_us=%s relay_p99_us=%s" % (d["ops_per_sec"], d["delivery_p50_ms"], d["delivery_p99_ms"], d["loss"], d.get("server_cpu_s"), r.get("p50_us"), r.get("p99_us")))'; }
 
 echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)" >>"$out"
 for k in 1 10 50; do

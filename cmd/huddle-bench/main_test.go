@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,7 +36,9 @@ func bench(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestScenarios(t *testing.T) {
-	srv := testutil.StartServer(t, testutil.TestConfig(t, "sqlite"))
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Metrics.Addr = "127.0.0.1:0"
+	srv := testutil.StartServer(t, cfg)
 	addr := srv.Addr().String()
 	for _, tc := range []struct {
 		name string
@@ -46,7 +52,8 @@ func TestScenarios(t *testing.T) {
 		{"fanout", []string{"fanout", "--members", "4", "--senders", "2", "--pipeline", "2", "--duration", "300ms", "--size", "40"}},
 		{"file", []string{"file", "--size", "4MiB"}},
 		// Paced below the test server's media.source_rate (2000/s).
-		{"media", []string{"media", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms"}},
+		{"media", []string{"media", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms",
+			"--metrics", "http://" + srv.MetricsAddr().String()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := bench(t, append([]string{"--server", addr, "--json"}, tc.args...)...)
@@ -88,6 +95,12 @@ func TestScenarios(t *testing.T) {
 				if res.Sent <= 0 || res.Received <= 0 || res.Received > res.Sent*int64(res.Fanout) ||
 					res.Loss == nil || res.Meetings != 2 || res.Fanout != 3 || res.P50ms <= 0 || res.P99ms < res.P50ms {
 					t.Fatalf("media: %+v", res)
+				}
+				// The relay's own latency, of the packets it forwarded in
+				// the run: each at most once, however many copies.
+				if l := res.RelayLatency; l == nil || l.Datagrams == 0 || l.Datagrams > uint64(res.Sent) ||
+					l.P50us <= 0 || l.P99us < l.P50us || l.P999us < l.P99us {
+					t.Fatalf("media relay latency: %+v (sent %d)", l, res.Sent)
 				}
 			case "fanout":
 				// Every acked message reached every member; the senders'
@@ -136,6 +149,8 @@ func TestUsageErrors(t *testing.T) {
 		{"media", "--fanout", "0"},
 		{"media", "--rate", "-1"},
 		{"media", "--size", "4"},
+		{"media", "--metrics", "127.0.0.1:7843"},
+		{"media", "--metrics", "ftp://127.0.0.1:7843"},
 	} {
 		if code, _, _ := bench(t, args...); code != 2 {
 			t.Errorf("huddle-bench %q: exit %d, want 2", args, code)
@@ -203,5 +218,51 @@ func TestSentAt(t *testing.T) {
 		if (err == nil) != tc.ok || tc.ok && !got.Equal(stamp) {
 			t.Errorf("sentAt(%s) = %v, %v", tc.data, got, err)
 		}
+	}
+}
+
+// --metrics reads huddled's relay histogram, and says so when the URL is
+// not huddled's metrics endpoint, the relay measures nothing, or the
+// histogram went back between two readings.
+func TestRelayMetrics(t *testing.T) {
+	var body atomic.Value // the handler's goroutine reads it
+	body.Store(`{"relay_latency":{"enabled":true,"buckets":[[992,1008,3],[2048,2112,1]]}}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/debug/vars" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, body.Load().(string))
+	}))
+	defer srv.Close()
+	m, err := newRelayMetrics(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := m.latency(t.Context())
+	if err != nil || before.Count() != 4 {
+		t.Fatalf("latency: %v, %v", before, err)
+	}
+	body.Store(`{"relay_latency":{"enabled":true,"buckets":[[992,1008,5],[2048,2112,1],[4096,4224,2]]}}`)
+	after, err := m.latency(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := between(before, after)
+	if err != nil || l.Datagrams != 4 || l.P50us < 0.99 || l.P50us > 1.01 || l.P999us < 4.09 || l.P999us > 4.23 {
+		t.Fatalf("between: %+v, %v", l, err)
+	}
+	if _, err := between(after, before); err == nil {
+		t.Fatal("a histogram that went back gave a latency")
+	}
+	for _, b := range []string{`{"relay_latency":{"enabled":false,"buckets":[]}}`, `{"relay":{}}`, `not json`} {
+		body.Store(b)
+		if _, err := m.latency(t.Context()); err == nil {
+			t.Errorf("%s: no error", b)
+		}
+	}
+	srv.Close()
+	if _, err := m.latency(t.Context()); err == nil {
+		t.Error("no error from a closed endpoint")
 	}
 }

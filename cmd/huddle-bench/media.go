@@ -32,7 +32,9 @@ const mediaSettle = 300 * time.Millisecond
 // delivery latency (Linux) is the kernel's receive timestamp − send time,
 // the same without the bench's own wake-up and reading. With
 // media.multicast on, the relay also sends every packet to the meeting's
-// multicast group, which nobody in the bench listens to.
+// multicast group, which nobody in the bench listens to. With --metrics,
+// the bench also reads the relay's own latency from huddled's metrics
+// endpoint before and after the run.
 func mediaFlags(fs *flag.FlagSet) runFunc {
 	meetings := fs.Int("meetings", 1, "meetings, each with one publisher")
 	fanout := fs.Int("fanout", 10, "subscribers per meeting, each its own user, connection and UDP socket")
@@ -40,6 +42,7 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	size := fs.Int("size", 160, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
 	pid := serverPIDFlag(fs)
+	metricsURL := fs.String("metrics", "", "`URL` of huddled's metrics endpoint (huddled --metrics), e.g. http://127.0.0.1:7843: report the relay's own latency")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		switch {
 		case *meetings < 1 || *fanout < 1:
@@ -50,6 +53,10 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 			return result{}, usagef("--size must be %d to 1400 bytes", mediaStamp)
 		case *pid < 0:
 			return result{}, usagef("--server-pid must not be negative")
+		}
+		metrics, err := newRelayMetrics(*metricsURL)
+		if err != nil {
+			return result{}, err
 		}
 		users := *meetings * (*fanout + 1)
 		if err := checkConns(2*users, 0); err != nil { // a connection and a UDP socket each
@@ -70,7 +77,7 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err := setupMeetings(ctx, ms, conns, accts, *fanout, *size, progress); err != nil {
 			return result{}, err
 		}
-		return runMedia(ctx, ms, srv, *rate, *duration, *size, progress)
+		return runMedia(ctx, ms, srv, metrics, *rate, *duration, *size, progress)
 	}
 }
 
@@ -187,8 +194,10 @@ func (m *benchMeeting) close() {
 	}
 }
 
-// runMedia sends for d and then waits for the packets still on their way.
-func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rate int, d time.Duration, size int, progress io.Writer) (result, error) {
+// runMedia sends for d and then waits for the packets still on their way;
+// metrics (nil: not asked for) is read just before the sending and just
+// after the settling.
+func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, metrics *relayMetrics, rate int, d time.Duration, size int, progress io.Writer) (result, error) {
 	fanout := len(meetings[0].subs)
 	var recvs []*receiver
 	s := &mediaSender{rate: rate}
@@ -206,12 +215,27 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rat
 	if err != nil {
 		return result{}, err
 	}
+	var relayBefore *hist.Histogram
+	if metrics != nil {
+		if relayBefore, err = metrics.latency(ctx); err != nil {
+			stopReceiving()
+			return result{}, err
+		}
+	}
 	s.start = time.Now()
 	srvCPU, benchCPU := srv.cpu(), selfCPU()
 	sent, errs, firstErr := s.run(ctx, d)
 	sending := time.Since(s.start)
 	received := settleMedia(ctx, recvs)
 	srvCPU, benchCPU = srv.cpu()-srvCPU, selfCPU()-benchCPU
+	var relayLat *relayLatency
+	var relayErr error
+	if metrics != nil {
+		var after *hist.Histogram
+		if after, relayErr = metrics.latency(ctx); relayErr == nil {
+			relayLat, relayErr = between(relayBefore, after)
+		}
+	}
 	stopReceiving()
 
 	var lat, queued hist.Histogram
@@ -230,11 +254,17 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, rat
 		Ops: received, OpsPerSec: float64(received) / sending.Seconds(), Seconds: sending.Seconds(),
 		P50ms: ms(lat.Percentile(0.50)), P99ms: ms(lat.Percentile(0.99)), P999ms: ms(lat.Percentile(0.999)),
 		DeliveryP50ms: ms(queued.Percentile(0.50)), DeliveryP99ms: ms(queued.Percentile(0.99)),
-		Errors: errs + bad, BenchCPUSeconds: benchCPU.Seconds()}
-	if firstErr != nil {
+		Errors: errs + bad, BenchCPUSeconds: benchCPU.Seconds(), RelayLatency: relayLat}
+	if relayErr != nil {
+		res.Errors++
+	}
+	switch {
+	case firstErr != nil:
 		res.FirstError = firstErr.Error()
-	} else if bad > 0 {
+	case bad > 0:
 		res.FirstError = fmt.Sprintf("%d datagrams that were not the bench's RTP", bad)
+	case relayErr != nil:
+		res.FirstError = relayErr.Error()
 	}
 	if srv.pid != 0 {
 		res.ServerPID = srv.pid

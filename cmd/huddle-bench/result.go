@@ -82,6 +82,9 @@ type result struct {
 	ServerCPUSeconds float64  `json:"server_cpu_s,omitempty"`
 	ServerCPUms1k    float64  `json:"server_cpu_ms_per_1k_packets,omitempty"`
 	BenchCPUSeconds  float64  `json:"bench_cpu_s,omitempty"`
+	// With --metrics: the latency the relay itself added during the run,
+	// from huddled's metrics endpoint (docs/media.md, "Measuring the relay").
+	RelayLatency *relayLatency `json:"relay_latency,omitempty"`
 }
 
 func (r result) print(w io.Writer, asJSON bool) error {
@@ -127,6 +130,10 @@ func (r result) print(w io.Writer, asJSON bool) error {
 		row("payload size", fmt.Sprintf("%d bytes", r.SizeBytes))
 		row("packets", fmt.Sprintf("%d sent, %d received, loss %.4f%%", r.Sent, r.Received, 100**r.Loss))
 		row("latency p99.9", fmt.Sprintf("%.3f ms", r.P999ms))
+		if l := r.RelayLatency; l != nil {
+			row("relay latency", fmt.Sprintf("p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs (%d datagrams; kernel receive to sendmmsg)",
+				l.P50us, l.P99us, l.P999us, l.Datagrams))
+		}
 		row("bench CPU", fmt.Sprintf("%.2f s", r.BenchCPUSeconds))
 		if r.ServerPID > 0 {
 			row("server pid", strconv.Itoa(r.ServerPID))
