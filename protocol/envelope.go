@@ -115,7 +115,7 @@ func incomingFast(p []byte) (Incoming, bool) {
 				return m, false
 			}
 		}
-		m.Type, rest = string(p[:end]), p[end+1:]
+		m.Type, rest = pushType(p[:end]), p[end+1:]
 	case bytes.HasPrefix(p, []byte(`{"id":`)):
 		p = p[len(`{"id":`):]
 		n := 0
@@ -142,6 +142,22 @@ func incomingFast(p []byte) (Incoming, bool) {
 	}
 	m.Data = data
 	return m, true
+}
+
+// pushType is b as a string, without allocating one for the pushes that
+// arrive by the thousand a second.
+func pushType(b []byte) string {
+	switch string(b) {
+	case PushMsgNew:
+		return PushMsgNew
+	case PushMsgRead:
+		return PushMsgRead
+	case PushMsgTyping:
+		return PushMsgTyping
+	case PushPresence:
+		return PushPresence
+	}
+	return string(b)
 }
 
 // valueEnd returns where the object, array or string that data starts with
