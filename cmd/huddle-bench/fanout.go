@@ -69,7 +69,7 @@ func fanoutFlags(fs *flag.FlagSet) runFunc {
 		var gate func(context.Context)
 		if lag > 0 {
 			gate = func(ctx context.Context) {
-				for t.sent.Load()*m-t.delivered.Load() > lag*m && ctx.Err() == nil {
+				for t.sent.Load()*m-t.delivered() > lag*m && ctx.Err() == nil {
 					time.Sleep(100 * time.Microsecond)
 				}
 			}
