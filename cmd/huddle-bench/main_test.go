@@ -248,9 +248,13 @@ func TestRelayMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	afterCount := after.Count()
 	l, err := between(before, after)
 	if err != nil || l.Datagrams != 4 || l.P50us < 0.99 || l.P50us > 1.01 || l.P999us < 4.09 || l.P999us > 4.23 {
 		t.Fatalf("between: %+v, %v", l, err)
+	}
+	if before.Count() != 4 || after.Count() != afterCount {
+		t.Fatalf("between changed its readings: %d and %d values, want 4 and %d", before.Count(), after.Count(), afterCount)
 	}
 	if _, err := between(after, before); err == nil {
 		t.Fatal("a histogram that went back gave a latency")

@@ -66,7 +66,7 @@ func (m *relayMetrics) latency(ctx context.Context) (*hist.Histogram, error) {
 	case lat == nil || lat.Buckets == nil:
 		return nil, fmt.Errorf("%s has no relay_latency histogram (is it huddled --metrics?)", m.url)
 	case !lat.Enabled:
-		return nil, fmt.Errorf("%s: the relay does not measure its latency (media.timestamps is off)", m.url)
+		return nil, fmt.Errorf("%s: the relay does not measure its latency (media.timestamps is off, or the server is not on Linux)", m.url)
 	default:
 		return lat.Buckets, nil
 	}
@@ -83,11 +83,13 @@ type relayLatency struct {
 	P999us    float64 `json:"p999_us"`
 }
 
-// between is the relay's latency from reading before to reading after.
+// between is the relay's latency from reading before to reading after;
+// it changes neither.
 func between(before, after *hist.Histogram) (*relayLatency, error) {
-	if !after.Sub(before) {
+	run := *after
+	if !run.Sub(before) {
 		return nil, fmt.Errorf("the relay's latency histogram went back during the run (the server restarted?)")
 	}
-	us := func(p float64) float64 { return float64(after.Percentile(p)) / float64(time.Microsecond) }
-	return &relayLatency{Datagrams: after.Count(), P50us: us(0.50), P99us: us(0.99), P999us: us(0.999)}, nil
+	us := func(p float64) float64 { return float64(run.Percentile(p)) / float64(time.Microsecond) }
+	return &relayLatency{Datagrams: run.Count(), P50us: us(0.50), P99us: us(0.99), P999us: us(0.999)}, nil
 }
