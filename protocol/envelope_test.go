@@ -418,3 +418,26 @@ func valueEndSlow(data []byte) int {
 	}
 	return -1
 }
+
+// The frequent pushes and the replies decode on the fast path without
+// allocating: the type is one of the package's constants and data shares
+// the frame's bytes.
+func TestDecodeIncomingFastPathAllocs(t *testing.T) {
+	for _, frame := range []string{
+		`{"type":"msg.new","data":{"conv":"g:team","seq":7,"from":"alice","text":"a message longer than sixteen bytes, with \"quotes\""}}`,
+		`{"type":"msg.read","data":{"conv":"d:bob","seq":7}}`,
+		`{"type":"msg.typing","data":{"conv":"d:bob","from":"bob"}}`,
+		`{"type":"presence","data":{"user":"bob","online":true}}`,
+		`{"id":42,"ok":true,"data":{"seq":7}}`,
+	} {
+		b := []byte(frame)
+		var m Incoming
+		var err error
+		if n := testing.AllocsPerRun(100, func() { m, err = DecodeIncoming(b) }); n != 0 || err != nil {
+			t.Errorf("DecodeIncoming(%s): %v allocations, err %v", frame, n, err)
+		}
+		if m.Type == "" && m.ID == 0 || len(m.Data) == 0 {
+			t.Errorf("DecodeIncoming(%s) = %+v", frame, m)
+		}
+	}
+}
