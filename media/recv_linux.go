@@ -99,6 +99,9 @@ func (r *reader) datagram(i int) (b []byte, from netip.AddrPort, ok bool) {
 	return r.bufs[i][:h.Len], netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(p[0])<<8|uint16(p[1])), true
 }
 
+// hasStamps: the kernel gives receive timestamps (SO_TIMESTAMPNS).
+const hasStamps = true
+
 // stamp is datagram i's kernel receive timestamp (Unix ns), 0 if it has
 // none.
 func (r *reader) stamp(i int) int64 {

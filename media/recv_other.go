@@ -39,6 +39,9 @@ func (r *reader) datagram(i int) (b []byte, from netip.AddrPort, ok bool) {
 	return m.Buffers[0][:m.N], ua.AddrPort(), true
 }
 
+// hasStamps: no kernel receive timestamps here.
+const hasStamps = false
+
 // stamp has no kernel receive timestamp to give.
 func (r *reader) stamp(int) int64 { return 0 }
 

@@ -143,6 +143,10 @@ func (r *Relay) Latency() *hist.Histogram {
 	return h
 }
 
+// Measures reports whether Latency counts anything: Config.Timestamps is
+// on and the kernel gives receive timestamps (Linux).
+func (r *Relay) Measures() bool { return r.cfg.Timestamps && hasStamps }
+
 // now is the packet path's clock: ns since Start, monotonic.
 func (r *Relay) now() int64 { return int64(time.Since(r.epoch)) }
 

@@ -101,7 +101,7 @@ func (m *metrics) shutdown(ctx context.Context) error {
 // one reading from a later one (hist.Histogram.Sub) for what happened in
 // between, and the percentiles since the start for a look by eye.
 type relayLatency struct {
-	Enabled bool            `json:"enabled"` // media.timestamps
+	Enabled bool            `json:"enabled"` // media.timestamps, on a system with receive timestamps (Linux)
 	Count   uint64          `json:"count"`   // forwarded datagrams measured
 	P50us   float64         `json:"p50_us"`
 	P99us   float64         `json:"p99_us"`
@@ -121,7 +121,7 @@ func (s *Server) debugVars(w http.ResponseWriter, _ *http.Request) {
 	us := func(p float64) float64 { return float64(lat.Percentile(p)) / float64(time.Microsecond) }
 	v := debugVars{
 		Relay: s.relay.Stats(),
-		RelayLatency: relayLatency{Enabled: s.cfg.Media.Timestamps, Count: lat.Count(),
+		RelayLatency: relayLatency{Enabled: s.relay.Measures(), Count: lat.Count(),
 			P50us: us(0.50), P99us: us(0.99), P999us: us(0.999), Buckets: lat},
 		Netio: s.net.Stats(),
 	}

@@ -138,3 +138,18 @@ func TestMetricsAddress(t *testing.T) {
 		t.Fatalf("error %q does not name metrics.addr and the address", err)
 	}
 }
+
+// With media.timestamps off the endpoint says that the relay measures
+// nothing, so that a reader does not take an empty histogram for a run
+// without traffic.
+func TestMetricsTimestampsOff(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Metrics.Addr = "127.0.0.1:0"
+	cfg.Media.Timestamps = false
+	srv := testutil.StartServer(t, cfg)
+	v := getVars(t, srv.MetricsAddr())
+	http.DefaultClient.CloseIdleConnections()
+	if v.RelayLatency.Enabled || v.RelayLatency.Count != 0 {
+		t.Fatalf("relay_latency %+v with media.timestamps off", v.RelayLatency)
+	}
+}
