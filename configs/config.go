@@ -102,6 +102,7 @@ type Files struct {
 	Quota               int64         `yaml:"quota"`                  // bytes one user may have sent in all, pending uploads included
 	TokenTTL            time.Duration `yaml:"token_ttl"`              // lifetime of an upload or download token
 	UploadTTL           time.Duration `yaml:"upload_ttl"`             // an unfinished upload is dropped after this long without bytes
+	FinishedTTL         time.Duration `yaml:"finished_ttl"`           // how long the same upload asked again gets the stored file; then it is a new share
 	MaxUploads          int           `yaml:"max_uploads"`            // unfinished uploads one user may have at once
 	MaxTransfers        int           `yaml:"max_transfers"`          // HTTP uploads and downloads in progress at once
 	MaxTransfersPerUser int           `yaml:"max_transfers_per_user"` // of those, one user's at most
@@ -206,6 +207,7 @@ func DefaultConfig() Config {
 			Quota:               10 << 30,
 			TokenTTL:            10 * time.Minute,
 			UploadTTL:           24 * time.Hour,
+			FinishedTTL:         2 * time.Minute,
 			MaxUploads:          16,
 			MaxTransfers:        256,
 			MaxTransfersPerUser: 8,
@@ -498,6 +500,7 @@ func (c *Config) Validate() error {
 	positive("files.quota", c.Files.Quota)
 	positive("files.token_ttl", int64(c.Files.TokenTTL))
 	positive("files.upload_ttl", int64(c.Files.UploadTTL))
+	positive("files.finished_ttl", int64(c.Files.FinishedTTL))
 	positive("files.max_uploads", int64(c.Files.MaxUploads))
 	positive("files.max_transfers", int64(c.Files.MaxTransfers))
 	positive("files.max_transfers_per_user", int64(c.Files.MaxTransfersPerUser))

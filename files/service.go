@@ -175,7 +175,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 // janitor drops uploads that stopped receiving bytes and expired grants.
 func (s *Service) janitor() {
 	defer close(s.done)
-	t := time.NewTicker(min(s.cfg.UploadTTL, time.Minute))
+	t := time.NewTicker(min(s.cfg.UploadTTL, s.cfg.FinishedTTL, time.Minute))
 	defer t.Stop()
 	for {
 		select {
@@ -197,7 +197,7 @@ func (s *Service) sweep() {
 		}
 	}
 	for id, f := range s.recent {
-		if now.Sub(f.at) > s.cfg.UploadTTL {
+		if now.Sub(f.at) > s.cfg.FinishedTTL {
 			delete(s.recent, id)
 		}
 	}
@@ -234,9 +234,11 @@ func (s *Service) Upload(ctx context.Context, sender string, in protocol.FileUpl
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	for id, f := range s.recent {
-		if f.key == key {
-			// Stored a moment ago: the client missed the last answer.
+		if f.key == key && now.Sub(f.at) <= s.cfg.FinishedTTL {
+			// Stored a moment ago: the client missed the last answer. Past
+			// files.finished_ttl the same file again is a new share.
 			token, expires, err := s.grantLocked(sender, id, true)
 			return protocol.FileUploadReply{File: id, URL: s.url(id), Token: token, Expires: expires, Offset: f.file.Size}, err
 		}
@@ -264,7 +266,7 @@ func (s *Service) Upload(ctx context.Context, sender string, in protocol.FileUpl
 			return protocol.FileUploadReply{}, err
 		}
 	}
-	u.touched = s.now()
+	u.touched = now
 	token, expires, err := s.grantLocked(sender, u.file.ID, true)
 	if err != nil {
 		return protocol.FileUploadReply{}, err

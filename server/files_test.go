@@ -491,3 +491,36 @@ func TestFileMaxUploads(t *testing.T) {
 	data := randomBytes(12)
 	callErr(t, a, protocol.TypeFileUpload, protocol.FileUpload{Conversation: to, Name: "u3", Size: 12, SHA256: sum(data)}, protocol.CodeRateLimited)
 }
+
+// TestFileSentAgain: the same file to the same user once files.finished_ttl
+// has passed is a new share, with a new id, a new record and a new file.new;
+// within it, it is the stored file (TestFileUploadRetries).
+func TestFileSentAgain(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Files.FinishedTTL = 50 * time.Millisecond
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	a, _ := e.newUser("jill")
+	b, _ := e.newUser("kurt")
+	to := protocol.Conversation{User: "kurt"}
+	data := randomBytes(1000)
+	first := sendFile(t, a, to, "twice.bin", data)
+	var pushed protocol.FileInfo
+	expectPush(t, b, protocol.PushFileNew, &pushed)
+	time.Sleep(2 * cfg.Files.FinishedTTL)
+
+	again := upload(t, a, to, "twice.bin", data)
+	if again.File == first.File || again.Offset != 0 {
+		t.Fatalf("the same file after finished_ttl: %+v, the first %+v", again, first)
+	}
+	resp := patch(t, again, 0, data)
+	wantStatus(t, "second upload", resp, http.StatusCreated)
+	expectPush(t, b, protocol.PushFileNew, &pushed)
+	if pushed.File != again.File {
+		t.Fatalf("file.new for %s, want %s", pushed.File, again.File)
+	}
+	var list protocol.FileListReply
+	call(t, b, protocol.TypeFileList, protocol.FileList{}, &list)
+	if len(list.Files) != 2 {
+		t.Fatalf("kurt has %d files, want 2", len(list.Files))
+	}
+}
