@@ -4,16 +4,17 @@ import "sync/atomic"
 
 // Stats are the relay's counters since Start.
 type Stats struct {
-	Received, Forwarded uint64 // datagrams in; datagrams sent (one in, N out counts N)
-	Unregistered        uint64 // not from a registered source or subscriber
-	Malformed           uint64 // not RTP/RTCP version 2, short, bad lengths
-	WrongPayload        uint64 // RTP with another payload type than the source registered
-	Oversize            uint64 // larger than MaxPacket
-	RateLimited         uint64 // over the source's rate
-	SendErrors          uint64 // datagrams the kernel refused
-	RTCPIn              uint64 // RTCP datagrams in (muxed or on port+1)
-	FeedbackRouted      uint64 // PLI/FIR/NACK datagrams sent to a source
-	Restarts            uint64 // worker restarts after a failure
+	Received       uint64 `json:"received"`        // datagrams in
+	Forwarded      uint64 `json:"forwarded"`       // datagrams sent (one in, N out counts N; the server's own text too)
+	Unregistered   uint64 `json:"unregistered"`    // not from a registered source or subscriber
+	Malformed      uint64 `json:"malformed"`       // not RTP/RTCP version 2, short, bad lengths
+	WrongPayload   uint64 `json:"wrong_payload"`   // RTP with another payload type than the source registered
+	Oversize       uint64 `json:"oversize"`        // larger than MaxPacket
+	RateLimited    uint64 `json:"rate_limited"`    // over the source's rate
+	SendErrors     uint64 `json:"send_errors"`     // datagrams the kernel refused
+	RTCPIn         uint64 `json:"rtcp_in"`         // RTCP datagrams in (muxed or on port+1)
+	FeedbackRouted uint64 `json:"feedback_routed"` // PLI/FIR/NACK datagrams sent to a source
+	Restarts       uint64 `json:"restarts"`        // worker restarts after a failure
 }
 
 // MeetingStats are one meeting's counters.

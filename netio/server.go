@@ -41,13 +41,13 @@ type Handler interface {
 
 // Stats are the front end's counters.
 type Stats struct {
-	Active        int64
-	Accepted      uint64
-	Rejected      uint64
-	SlowConsumers uint64
-	AuthTimeouts  uint64
-	IdleTimeouts  uint64
-	BadFrames     uint64
+	Active        int64  `json:"active"`
+	Accepted      uint64 `json:"accepted"`
+	Rejected      uint64 `json:"rejected"`
+	SlowConsumers uint64 `json:"slow_consumers"`
+	AuthTimeouts  uint64 `json:"auth_timeouts"`
+	IdleTimeouts  uint64 `json:"idle_timeouts"`
+	BadFrames     uint64 `json:"bad_frames"`
 }
 
 // Server is the gnet engine plus the connection registry that timeouts and

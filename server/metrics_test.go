@@ -19,7 +19,8 @@ import (
 // vars is what the test reads of GET /debug/vars.
 type vars struct {
 	Relay struct {
-		Received, Forwarded uint64
+		Received  uint64 `json:"received"`
+		Forwarded uint64 `json:"forwarded"`
 	} `json:"relay"`
 	RelayLatency struct {
 		Enabled bool           `json:"enabled"`
