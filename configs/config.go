@@ -420,7 +420,11 @@ func (c *Config) Validate() error {
 	}
 	for _, a := range addrs {
 		if _, port, err := net.SplitHostPort(a.addr); err != nil {
-			bad(a.key, "%q is not HOST:PORT", a.addr)
+			off := ""
+			if a.key == "metrics.addr" {
+				off = " (empty turns it off)"
+			}
+			bad(a.key, "%q is not HOST:PORT%s", a.addr, off)
 		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 			// Port 0 is allowed: the kernel picks a free port (tests do).
 			bad(a.key, "%q: port must be a number from 0 to 65535", a.addr)

@@ -159,6 +159,11 @@ func TestMediaTimestampsAndMetrics(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// --help shows the unset default as "off"; the value itself is empty.
+	c.Metrics.Addr = "off"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "empty turns it off") {
+		t.Fatalf("metrics.addr off: err = %v, want one that says how to turn it off", err)
+	}
 }
 
 func TestValidatePorts(t *testing.T) {
