@@ -12,7 +12,8 @@
 # repo. The binaries are built from HEAD (git archive), not the working tree.
 # Multicast is off: the relay sends to the bench's unicast subscribers only.
 # With PIN=1 (the default) huddled runs on vCPU 1 and the load generator on
-# vCPU 0 (taskset), so that the two do not take each other's core; udplimit,
+# vCPU 0 (taskset; on a 1-vCPU machine nothing is pinned), so that the two do not take each
+# other's core; udplimit,
 # one process, always has both. PIN=0 leaves placement to the kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,9 @@ media:
 YAML
 
 srvcpu=() gencpu=()
-if [ "${PIN:-1}" = 1 ]; then srvcpu=(taskset -c 1) gencpu=(taskset -c 0); fi
+pin=${PIN:-1}
+[ "$(nproc)" -ge 2 ] || pin=0 # one vCPU: nothing to pin apart
+if [ "$pin" = 1 ]; then srvcpu=(taskset -c 1) gencpu=(taskset -c 0); fi
 "${srvcpu[@]}" "$work/bin/huddled" --config "$work/bench.yaml" --data "$work/data" --store "sqlite:$work/data/huddle.db" \
   --metrics 127.0.0.1:7843 &
 srv=$!
@@ -47,7 +50,7 @@ hb() { "${gencpu[@]}" "$work/bin/huddle-bench" --server 127.0.0.1:7840 --json me
   --metrics http://127.0.0.1:7843 "$@" 2>/dev/null | tail -1; }
 fig() { python3 -c 'import json,sys; d=json.load(sys.stdin); r=d.get("relay_latency") or {}; print("pkts/s=%d p50_ms=%.3f p99_ms=%.3f loss=%.4f server_cpu_s=%s relay_p50_us=%s relay_p99_us=%s" % (d["ops_per_sec"], d["delivery_p50_ms"], d["delivery_p99_ms"], d["loss"], d.get("server_cpu_s"), r.get("p50_us"), r.get("p99_us")))'; }
 
-echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) PIN=${PIN:-1}" >>"$out"
+echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) PIN=$pin" >>"$out"
 for k in 1 10 50; do
   echo "udplimit -fanout $k	$("$work/bin/udplimit" -fanout "$k" -d 3s 2>&1 | tail -1)" >>"$out"
   for m in 1 10 100; do
