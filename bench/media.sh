@@ -12,9 +12,9 @@
 # repo. The binaries are built from HEAD (git archive), not the working tree.
 # Multicast is off: the relay sends to the bench's unicast subscribers only.
 # With PIN=1 (the default) huddled runs on vCPU 1 and the load generator on
-# vCPU 0 (taskset; on a 1-vCPU machine nothing is pinned), so that the two do not take each
-# other's core; udplimit,
-# one process, always has both. PIN=0 leaves placement to the kernel.
+# vCPU 0 (taskset), so that the two do not take each other's core; udplimit,
+# one process, always has both. PIN=0, or a 1-vCPU machine, leaves placement
+# to the kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/dev/stdout}
