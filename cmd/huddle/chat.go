@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"huddle/client"
 	"huddle/protocol"
@@ -37,6 +38,10 @@ func cmdSend(to chat) func(context.Context, *app, *cmdLine) error {
 		text := strings.Join(args[1:], " ")
 		if strings.TrimSpace(text) == "" {
 			return cl.usageErrorf("empty message")
+		}
+		if !utf8.ValidString(text) {
+			// JSON would carry it with U+FFFD in place of the bad bytes.
+			return cl.usageErrorf("the message is not valid UTF-8")
 		}
 		conv := to(args[0])
 		return a.withSession(ctx, func(ctx context.Context, c *client.Client) error {

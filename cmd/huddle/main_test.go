@@ -76,6 +76,8 @@ func TestUsageErrors(t *testing.T) {
 		{"help for an unknown subcommand", []string{"help", "group", "nosuch"}, `unknown command "group nosuch"`},
 		{"send without text", []string{"send", "bob"}, "missing argument"},
 		{"send empty text", []string{"send", "bob", " "}, "empty message"},
+		{"send invalid UTF-8", []string{"send", "bob", "\xff\xfe bad"}, "not valid UTF-8"},
+		{"group send invalid UTF-8", []string{"group", "send", "devs", "ok \xc3"}, "not valid UTF-8"},
 		{"group send without text", []string{"group", "send", "devs"}, "missing argument"},
 		{"history without name", []string{"history"}, "missing argument"},
 		{"history with two names", []string{"history", "bob", "carol"}, `unexpected argument "carol"`},
