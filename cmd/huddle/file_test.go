@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,26 @@ func TestFileUsageErrors(t *testing.T) {
 		code, stdout, stderr := huddle(t, "", tt.args...)
 		if code != 2 || !strings.Contains(stderr, tt.want) || stdout != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tt.args, code, stdout, stderr, tt.want)
+		}
+	}
+}
+
+// A transfer that an earlier run finished without hearing the end of it is
+// told as complete, not as resumed at 100%.
+func TestProgressNotes(t *testing.T) {
+	for _, c := range []struct {
+		done, total int64
+		want        string
+	}{
+		{0, 10, ""},
+		{4 << 10, 8 << 10, "huddle: resuming the upload of a.bin at 4.0 KiB of 8.0 KiB\n"},
+		{8 << 10, 8 << 10, "huddle: the upload of a.bin was already complete (8.0 KiB) from an earlier run\n"},
+	} {
+		var errs bytes.Buffer
+		a := &app{stderr: &errs}
+		a.newProgress("upload", "a.bin").update(c.done, c.total)
+		if errs.String() != c.want {
+			t.Errorf("update(%d, %d) noted %q, want %q", c.done, c.total, errs.String(), c.want)
 		}
 	}
 }

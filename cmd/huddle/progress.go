@@ -44,7 +44,11 @@ func (p *progress) update(done, total int64) {
 	now := time.Now()
 	if !p.started {
 		p.started, p.start, p.from = true, now, done
-		if done > 0 {
+		switch {
+		case done > 0 && done == total:
+			// An earlier run moved it all but did not hear the end of it.
+			p.a.note("the %s of %s was already complete (%s) from an earlier run", p.verb, p.name, size(total))
+		case done > 0:
 			p.a.note("resuming the %s of %s at %s of %s", p.verb, p.name, size(done), size(total))
 		}
 	}
