@@ -93,7 +93,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	schema, err := fs.Sub(migrations, "migrations")
 	if err == nil {
-		err = migrate.Apply(ctx, db, schema, dialect)
+		err = migrateRetrying(ctx, db, schema, busy)
 	}
 	if err != nil {
 		_ = db.Close() // the migration error is the one to report
@@ -103,6 +103,27 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		Classify:    classify,
 		KeepMarkers: "ON CONFLICT DO NOTHING",
 	})}, nil
+}
+
+// migrateRetrying migrates, again while SQLite answers SQLITE_BUSY, for up
+// to busy. Servers opening a new file at the same time each switch it to WAL
+// as their first connection opens; that needs an exclusive lock, and SQLite
+// refuses one of two shared holders at once instead of letting both wait
+// (the upgrade would deadlock), whatever busy_timeout says.
+func migrateRetrying(ctx context.Context, db *sql.DB, schema fs.FS, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for {
+		err := migrate.Apply(ctx, db, schema, dialect)
+		var e *sqlite.Error
+		if !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func classify(err error) sqlstore.Kind {

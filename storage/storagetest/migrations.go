@@ -18,8 +18,11 @@ import (
 func RunMigrations(t *testing.T, open func() (storage.Store, error), versions func() ([]int, error)) {
 	const starters = 4
 	stores := make([]storage.Store, starters)
-	ok, _ := race(t, starters, nil, func(i int) (err error) {
-		stores[i], err = open()
+	ok, _ := race(t, starters, nil, func(i int) error {
+		s, err := open()
+		if err == nil { // a failed open may return a typed nil
+			stores[i] = s
+		}
 		return err
 	})
 	for _, s := range stores {
