@@ -498,8 +498,8 @@ func (c *convActor) history(ctx actor.Context, r *request) {
 	}, nil)
 }
 
-// markRead moves the caller's read marker and tells the caller's other
-// sessions and, in a private conversation, the other user.
+// markRead moves the caller's read marker and, when it moved, tells the
+// caller's other sessions and, in a private conversation, the other user.
 func (c *convActor) markRead(ctx actor.Context, r *request) {
 	in := r.in.(*protocol.MsgRead)
 	if !c.member(r) {
@@ -512,10 +512,15 @@ func (c *convActor) markRead(ctx actor.Context, r *request) {
 		receipt.Peer = c.peer(user)
 		notify = append(notify, receipt.Peer)
 	}
+	var moved bool // set by the read, seen by after through the actor's mailbox
 	c.read(ctx, r, func(sctx context.Context) (any, error) {
-		seq, err := c.hub.store.MarkRead(sctx, user, conv, in.Seq)
+		seq, m, err := c.hub.store.MarkRead(sctx, user, conv, in.Seq)
+		moved = m
 		return protocol.MsgReadReply{Seq: seq}, err
 	}, func(data any) {
+		if !moved {
+			return // the marker was there already: nothing new to tell
+		}
 		receipt.Seq = data.(protocol.MsgReadReply).Seq
 		frame, err := protocol.EncodePush(protocol.PushMsgRead, receipt)
 		if err != nil {

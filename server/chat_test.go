@@ -106,6 +106,7 @@ func TestPrivateChat(t *testing.T) {
 		if rr.Seq != 3 {
 			t.Fatalf("read marker moved back to %d", rr.Seq)
 		}
+		noPush(t, a1, protocol.PushMsgRead, 100*time.Millisecond) // the marker did not move
 		var un protocol.MsgUnreadReply
 		call(t, a1, protocol.TypeMsgUnread, nil, &un)
 		if len(un.Unread) != 1 || un.Unread[0] != (protocol.UnreadCount{User: "bob", Count: 1, LastSeq: 4}) {

@@ -92,10 +92,11 @@ type Messages interface {
 	// LastSeq returns the newest seq of conv, 0 for an empty one.
 	LastSeq(ctx context.Context, conv string) (int64, error)
 	// MarkRead moves user's read marker in conv forward to seq (never back)
-	// and returns the resulting marker; seq beyond LastSeq is clamped.
-	// ErrNotFound when user has no marker there: markers are created with a
-	// private conversation's first message and with group membership.
-	MarkRead(ctx context.Context, user, conv string, seq int64) (int64, error)
+	// and returns the resulting marker and whether this call moved it; seq
+	// beyond LastSeq is clamped. ErrNotFound when user has no marker there:
+	// markers are created with a private conversation's first message and
+	// with group membership.
+	MarkRead(ctx context.Context, user, conv string, seq int64) (marker int64, moved bool, err error)
 	// UnreadCounts returns, for every conversation user has a read marker in
 	// (private conversations with messages, and the user's groups), the
 	// number of messages from others after the marker; only non-zero counts,

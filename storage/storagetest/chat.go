@@ -353,7 +353,7 @@ func testReadMarkers(t *testing.T, h *harness) {
 	}
 	ctx := t.Context()
 	ab, bc := storage.PrivateConversation("alice", "bob"), storage.PrivateConversation("bob", "carol")
-	_, err := h.MarkRead(ctx, "alice", ab, 1)
+	_, _, err := h.MarkRead(ctx, "alice", ab, 1)
 	wantErr(t, "MarkRead before any message", err, storage.ErrNotFound)
 	h.unread(t, "alice")
 
@@ -362,21 +362,22 @@ func testReadMarkers(t *testing.T, h *harness) {
 	h.unread(t, "bob", ab+":2:3", bc+":1:1")
 	h.unread(t, "carol")
 
-	mark := func(user, conv string, seq, want int64) {
+	mark := func(user, conv string, seq, want int64, wantMoved bool) {
 		t.Helper()
-		got, err := h.MarkRead(ctx, user, conv, seq)
-		if err != nil || got != want {
-			t.Errorf("MarkRead(%s, %s, %d) = %d, %v; want %d", user, conv, seq, got, err, want)
+		got, moved, err := h.MarkRead(ctx, user, conv, seq)
+		if err != nil || got != want || moved != wantMoved {
+			t.Errorf("MarkRead(%s, %s, %d) = %d, %v, %v; want %d, %v", user, conv, seq, got, moved, err, want, wantMoved)
 		}
 	}
-	mark("bob", ab, 1, 1)
+	mark("bob", ab, 1, 1, true)
 	h.unread(t, "bob", ab+":1:3", bc+":1:1")
-	mark("bob", ab, 0, 1)  // never back
-	mark("bob", ab, 99, 3) // clamped
+	mark("bob", ab, 0, 1, false) // never back
+	mark("bob", ab, 1, 1, false) // where it is
+	mark("bob", ab, 99, 3, true) // clamped
 	h.unread(t, "bob", bc+":1:1")
-	mark("bob", ab, 2, 3)
-	mark("carol", bc, 1, 1)
-	_, err = h.MarkRead(ctx, "carol", ab, 1)
+	mark("bob", ab, 2, 3, false)
+	mark("carol", bc, 1, 1, true)
+	_, _, err = h.MarkRead(ctx, "carol", ab, 1)
 	wantErr(t, "MarkRead by an outsider", err, storage.ErrNotFound)
 	h.unread(t, "carol")
 

@@ -150,14 +150,14 @@ func testGroupReadMarkers(t *testing.T, h *harness) {
 	h.unread(t, "carol", gc+":1:3")
 	h.unread(t, "bob", gc+":1:3")
 	h.unread(t, "alice", gc+":2:3")
-	if got, err := h.MarkRead(ctx, "carol", gc, 3); err != nil || got != 3 {
-		t.Errorf("MarkRead(carol) = %d, %v", got, err)
+	if got, moved, err := h.MarkRead(ctx, "carol", gc, 3); err != nil || got != 3 || !moved {
+		t.Errorf("MarkRead(carol) = %d, %v, %v", got, moved, err)
 	}
 	h.unread(t, "carol")
 
 	wantErr(t, "RemoveMember(bob)", h.RemoveMember(ctx, g.ID, "bob"), nil)
 	h.unread(t, "bob")
-	_, err := h.MarkRead(ctx, "bob", gc, 3)
+	_, _, err := h.MarkRead(ctx, "bob", gc, 3)
 	wantErr(t, "MarkRead by a removed member", err, storage.ErrNotFound)
 }
 

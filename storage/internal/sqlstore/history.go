@@ -66,12 +66,14 @@ func (s *Store) LastSeq(ctx context.Context, conv string) (int64, error) {
 }
 
 // MarkRead moves user's marker in conv forward to seq, clamped to the
-// conversation's newest, and returns the marker. Markers exist only where
-// UnreadCounts should count, so this never creates one: storage.ErrNotFound
-// when user has none in conv.
-func (s *Store) MarkRead(ctx context.Context, user, conv string, seq int64) (int64, error) {
+// conversation's newest, and returns the marker and whether it moved.
+// Markers exist only where UnreadCounts should count, so this never creates
+// one: storage.ErrNotFound when user has none in conv.
+func (s *Store) MarkRead(ctx context.Context, user, conv string, seq int64) (int64, bool, error) {
 	var marker int64
+	var moved bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		moved = false // a retried transaction starts over
 		var last int64
 		err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation = ?`, conv).Scan(&last)
 		if err != nil {
@@ -82,7 +84,7 @@ func (s *Store) MarkRead(ctx context.Context, user, conv string, seq int64) (int
 			`UPDATE read_markers SET seq = ? WHERE user = ? AND conversation = ? AND seq < ?`,
 			target, user, conv, target))
 		if err != nil || n > 0 {
-			marker = target
+			marker, moved = target, err == nil
 			return err
 		}
 		err = tx.QueryRowContext(ctx,
@@ -96,9 +98,9 @@ func (s *Store) MarkRead(ctx context.Context, user, conv string, seq int64) (int
 		return err
 	})
 	if err != nil {
-		return 0, s.wrap(err, "mark %q read by %q", conv, user)
+		return 0, false, s.wrap(err, "mark %q read by %q", conv, user)
 	}
-	return marker, nil
+	return marker, moved, nil
 }
 
 // UnreadCounts counts, per conversation user has a marker in, the messages
