@@ -418,7 +418,12 @@ func (c *Config) Validate() error {
 	if c.Metrics.Addr != "" { // empty: off
 		addrs = append(addrs, struct{ key, addr string }{"metrics.addr", c.Metrics.Addr})
 	}
+	seen := map[string]string{} // address → the key that has it
 	for _, a := range addrs {
+		if other, ok := seen[a.addr]; ok && !strings.HasSuffix(a.addr, ":0") {
+			bad(a.key, "%q is also %s's address", a.addr, other)
+		}
+		seen[a.addr] = a.key
 		if _, port, err := net.SplitHostPort(a.addr); err != nil {
 			off := ""
 			if a.key == "metrics.addr" {

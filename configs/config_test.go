@@ -60,6 +60,8 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"http", func(c *Config) { c.HTTP = "localhost:http" }},
 		{"metrics.addr", func(c *Config) { c.Metrics.Addr = "nonsense" }},
 		{"metrics.addr", func(c *Config) { c.Metrics.Addr = "127.0.0.1:70000" }},
+		{"metrics.addr", func(c *Config) { c.Metrics.Addr = c.Listen }},
+		{"http", func(c *Config) { c.HTTP = c.Listen }},
 		{"store", func(c *Config) { c.Store = "sqlite:" }},
 		{"store", func(c *Config) { c.Store = "postgres:x" }},
 		{"store", func(c *Config) { c.Store = "mysql:" }},
@@ -168,10 +170,16 @@ func TestMediaTimestampsAndMetrics(t *testing.T) {
 
 func TestValidatePorts(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:0", "127.0.0.1:1", "[::1]:65535", ":7700", "localhost:7700"} {
-		c := DefaultConfig()
-		c.Listen, c.HTTP, c.Metrics.Addr = addr, addr, addr
-		if err := c.Validate(); err != nil {
-			t.Errorf("listen, http and metrics.addr %q: %v", addr, err)
+		for _, set := range []func(c *Config){
+			func(c *Config) { c.Listen = addr },
+			func(c *Config) { c.HTTP = addr },
+			func(c *Config) { c.Metrics.Addr = addr },
+		} {
+			c := DefaultConfig()
+			set(&c)
+			if err := c.Validate(); err != nil {
+				t.Errorf("%q: %v", addr, err)
+			}
 		}
 	}
 }
