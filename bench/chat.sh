@@ -6,6 +6,7 @@
 # mariadbd and the load generator used, and what the whole machine used.
 #
 #   bash bench/chat.sh [OUT]    # OUT: where the lines go (default stdout)
+#   PROCS=4 bash bench/chat.sh  # huddled with GOMAXPROCS=4 (default: one per vCPU)
 #
 # Needs MariaDB at 127.0.0.1:3306 (root, no password) and, for the fan-out
 # anchor, nats-server at 127.0.0.1:4222; ../shared/tools beside the repo.
@@ -65,13 +66,13 @@ run() { # label, command...: one line with its output and the CPU it took
 }
 
 mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE IF EXISTS huddle_bench; CREATE DATABASE huddle_bench'
-"$work/bin/huddled" --config "$work/bench.yaml" --data "$work/data" \
+env ${PROCS:+GOMAXPROCS=$PROCS} "$work/bin/huddled" --config "$work/bench.yaml" --data "$work/data" \
   --store 'mysql:root@tcp(127.0.0.1:3306)/huddle_bench' &
 srv=$!
 sleep 2
 hb() { "$work/bin/huddle-bench" --server 127.0.0.1:7830 --json "$@"; }
 
-echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD)" >>"$out"
+echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) GOMAXPROCS=${PROCS:-default}" >>"$out"
 run "dbcommit -batch 100" "$work/bin/dbcommit" -batch 100
 run "dbcommit -batch 500" "$work/bin/dbcommit" -batch 500
 for load in "100 1" "100 8" "100 32" "100 32" "500 8"; do
