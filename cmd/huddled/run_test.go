@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -345,5 +346,20 @@ func TestMetricsFlag(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "metrics.addr") || !strings.Contains(stderr, taken.Addr().String()) ||
 		strings.Contains(stderr, "huddled running") {
 		t.Fatalf("--metrics %s (taken): exit %d, want 1 and a message naming metrics.addr:\n%s", taken.Addr(), code, stderr)
+	}
+}
+
+// huddled runs one P per CPU and per event loop, unless GOMAXPROCS says.
+func TestSetProcs(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
+	t.Setenv("GOMAXPROCS", "")
+	if got, want := setProcs(3), runtime.NumCPU()+3; got != want || runtime.GOMAXPROCS(0) != want {
+		t.Fatalf("setProcs(3) = %d, GOMAXPROCS %d; want %d", got, runtime.GOMAXPROCS(0), want)
+	}
+	runtime.GOMAXPROCS(before)
+	t.Setenv("GOMAXPROCS", strconv.Itoa(before))
+	if got := setProcs(3); got != before || runtime.GOMAXPROCS(0) != before {
+		t.Fatalf("with GOMAXPROCS=%d set: setProcs(3) = %d, GOMAXPROCS %d", before, got, runtime.GOMAXPROCS(0))
 	}
 }
