@@ -414,9 +414,10 @@ func (c *Config) Validate() error {
 	bad := func(key string, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	addrs := []struct{ key, addr string }{{"listen", c.Listen}, {"http", c.HTTP}}
+	type addrKey struct{ key, addr, hint string }
+	addrs := []addrKey{{"listen", c.Listen, ""}, {"http", c.HTTP, ""}}
 	if c.Metrics.Addr != "" { // empty: off
-		addrs = append(addrs, struct{ key, addr string }{"metrics.addr", c.Metrics.Addr})
+		addrs = append(addrs, addrKey{"metrics.addr", c.Metrics.Addr, " (empty turns it off)"})
 	}
 	seen := map[string]string{} // address → the key that has it
 	for _, a := range addrs {
@@ -425,11 +426,7 @@ func (c *Config) Validate() error {
 		}
 		seen[a.addr] = a.key
 		if _, port, err := net.SplitHostPort(a.addr); err != nil {
-			off := ""
-			if a.key == "metrics.addr" {
-				off = " (empty turns it off)"
-			}
-			bad(a.key, "%q is not HOST:PORT%s", a.addr, off)
+			bad(a.key, "%q is not HOST:PORT%s", a.addr, a.hint)
 		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 			// Port 0 is allowed: the kernel picks a free port (tests do).
 			bad(a.key, "%q: port must be a number from 0 to 65535", a.addr)
