@@ -29,8 +29,8 @@ type worker struct {
 	sock  sockPointer
 
 	// The latency the worker added (see Relay.Latency): the receive
-	// timestamps of the batch's forwarded datagrams until the batch is
-	// sent, then what each waited, counted in lat.
+	// timestamps of the datagrams whose copies are all queued, until the
+	// flush that sends them, then what each waited, counted in lat.
 	stamped []int64
 	lat     hist.Atomic
 }
@@ -141,8 +141,9 @@ func (w *worker) emit(b []byte, to *net.UDPAddr) {
 	w.emits++
 }
 
-// flush writes the queued datagrams. A datagram the kernel refuses is
-// counted and skipped; the rest still go.
+// flush writes the queued datagrams, and counts the latency of those whose
+// last copy went. A datagram the kernel refuses is counted and skipped;
+// the rest still go.
 func (w *worker) flush() {
 	ms := w.out[:w.nout]
 	for len(ms) > 0 {
@@ -155,4 +156,5 @@ func (w *worker) flush() {
 		}
 	}
 	w.nout = 0
+	w.record()
 }

@@ -76,3 +76,35 @@ func TestLatencyOff(t *testing.T) {
 		t.Fatalf("latency has %d values with timestamps off, Measures %v", n, r.Measures())
 	}
 }
+
+// A fan-out wider than the write batch is sent in several flushes; each
+// datagram in is still one value, counted once its last copy went.
+func TestLatencyWideFanout(t *testing.T) {
+	t.Parallel()
+	if runtime.GOOS != "linux" {
+		t.Skip("receive timestamps are Linux only")
+	}
+	r := startRelay(t, func(c *Config) { c.Batch = 4 })
+	m, alice, bob := aliceToBob(t, r) // one datagram in, to the group and bob
+	subs := []*peer{bob}
+	for i := range 9 {
+		p := newPeer(t)
+		must(t, m.Subscribe(Subscriber{Member: "sub", Conn: uint64(10 + i), Track: trackAudio, Addr: p.addr}))
+		subs = append(subs, p)
+	}
+	const n = 12 // three read batches of 4, each 4 × 11 copies: 11 flushes
+	for seq := range uint16(n) {
+		alice.send(r.Addr(), rtpPacket(1, ptOpus, seq+1, "opus"))
+	}
+	for _, p := range subs {
+		for range n {
+			if p.recv(5*time.Second) == nil {
+				t.Fatal("a subscriber is missing a datagram")
+			}
+		}
+	}
+	eventually(t, "stats", func() bool { return r.Stats().Forwarded == 2+n*11 })
+	if c := r.Latency().Count(); c != 1+n {
+		t.Fatalf("latency has %d values, want %d (one per datagram forwarded)", c, 1+n)
+	}
+}

@@ -66,7 +66,7 @@ func (r *Relay) install(w *worker, s *sock) bool {
 }
 
 // run is the packet loop: read a batch, handle each datagram, write what
-// it produced, count the latency, publish the counters. It returns on a
+// it produced (counting the latency as it goes), publish the counters. It returns on a
 // socket error, and turns a panic into an error so that the supervisor
 // restarts it.
 func (w *worker) run(s *sock) (err error) {
@@ -100,16 +100,17 @@ func (w *worker) run(s *sock) (err error) {
 			}
 		}
 		w.flush()
-		w.record()
 		w.r.pub[w.id].add(&w.c)
 	}
 }
 
-// record counts, for each datagram of the batch that was forwarded, the
-// time from its kernel receive timestamp to now, just after the batch's
-// last sendmmsg returned: one clock read per batch. The timestamps are
-// CLOCK_REALTIME, so a step of the wall clock in between skews the
-// batch's values (a negative one counts as 0).
+// record counts, for each datagram whose copies were all queued before
+// the flush that just returned, the time from its kernel receive
+// timestamp to now: one clock read per flush. A datagram is added to
+// stamped only once handle has queued all its copies, so a flush that a
+// full write batch forces in the middle of its fan-out leaves it for the
+// next one. The timestamps are CLOCK_REALTIME, so a step of the wall clock
+// in between skews the flush's values (a negative one counts as 0).
 func (w *worker) record() {
 	if len(w.stamped) == 0 {
 		return
