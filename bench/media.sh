@@ -2,9 +2,12 @@
 # Runs issue #6's relay benchmarks in one session: for fan-out 1, 10 and 50,
 # udplimit's loopback ceiling, then huddle-bench media at full rate for 1, 10
 # and 100 meetings, then each combination again paced at half of the peak it
-# just reached (the load at which the p99 goal is judged). Prints one line per
-# run: the tool's output, or the bench's figures: its end-to-end delivery
-# latency and the relay's own (read from huddled --metrics on 7843).
+# just reached (the load at which the p99 goal is judged), and that load once
+# more through huddle-bench hop, a bare forwarder thread on the relay's vCPU
+# instead of huddled: the latency floor the machine itself gives the same
+# two loopback hops. Prints one line per run: the tool's output, or the
+# bench's figures: its end-to-end delivery latency and the relay's own (read
+# from huddled --metrics on 7843).
 #
 #   bash bench/media.sh [OUT]    # OUT: where the lines go (default stdout)
 #
@@ -38,10 +41,10 @@ media:
   source_burst: 1000000
 YAML
 
-srvcpu=() gencpu=()
+srvcpu=() gencpu=() fwdcpu=-1
 pin=${PIN:-1}
 [ "$(nproc)" -ge 2 ] || pin=0 # one vCPU: nothing to pin apart
-if [ "$pin" = 1 ]; then srvcpu=(taskset -c 1) gencpu=(taskset -c 0); fi
+if [ "$pin" = 1 ]; then srvcpu=(taskset -c 1) gencpu=(taskset -c 0) fwdcpu=1; fi
 "${srvcpu[@]}" "$work/bin/huddled" --config "$work/bench.yaml" --data "$work/data" --store "sqlite:$work/data/huddle.db" \
   --metrics 127.0.0.1:7843 &
 srv=$!
@@ -58,5 +61,7 @@ for k in 1 10 50; do
     echo "full M=$m K=$k	$(fig <<<"$r")" >>"$out"
     rate=$(python3 -c "import json,sys; print(max(1, int(json.loads(sys.argv[1])['ops_per_sec'] / 2 / ($m * $k))))" "$r")
     echo "half M=$m K=$k rate=$rate	$(hb --meetings "$m" --fanout "$k" --rate "$rate" | fig)" >>"$out"
+    echo "floor M=$m K=$k rate=$rate	$("${gencpu[@]}" "$work/bin/huddle-bench" --json hop --meetings "$m" --fanout "$k" --rate "$rate" \
+      --duration 5s --cpu "$fwdcpu" 2>/dev/null | tail -1 | fig)" >>"$out"
   done
 done

@@ -57,6 +57,7 @@ var scenarios = map[string]scenario{
 	"fanout":  {"messages to one group, counted as pushes at its online members", fanoutFlags},
 	"file":    {"one file up and down the data channel, next to plain net/http", fileFlags},
 	"media":   {"RTP through the relay, one publisher and K subscribers per meeting", mediaFlags},
+	"hop":     {"the media load through a bare forwarder thread, no server: the latency floor", hopFlags},
 }
 
 // usageError is a bad command line: exit status 2.

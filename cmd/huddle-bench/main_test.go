@@ -54,6 +54,8 @@ func TestScenarios(t *testing.T) {
 		// Paced below the test server's media.source_rate (2000/s).
 		{"media", []string{"media", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms",
 			"--metrics", "http://" + srv.MetricsAddr().String()}},
+		// No server: the same load through the bench's own forwarder.
+		{"hop", []string{"hop", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms", "--cpu", "0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := bench(t, append([]string{"--server", addr, "--json"}, tc.args...)...)
@@ -101,6 +103,14 @@ func TestScenarios(t *testing.T) {
 				if l := res.RelayLatency; l == nil || l.Datagrams == 0 || l.Datagrams > uint64(res.Sent) ||
 					l.P50us <= 0 || l.P99us < l.P50us || l.P999us < l.P99us {
 					t.Fatalf("media relay latency: %+v (sent %d)", l, res.Sent)
+				}
+			case "hop":
+				// The bare forwarder loses nothing at this rate and sends
+				// each packet to its own publisher's receivers only (the
+				// receivers count anything else as an error, above).
+				if res.Sent <= 0 || res.Received != res.Sent*3 || res.Meetings != 2 || res.Fanout != 3 ||
+					res.DeliveryP50ms <= 0 || res.DeliveryP99ms < res.DeliveryP50ms {
+					t.Fatalf("hop: %+v", res)
 				}
 			case "fanout":
 				// Every acked message reached every member; the senders'
@@ -151,6 +161,10 @@ func TestUsageErrors(t *testing.T) {
 		{"media", "--size", "4"},
 		{"media", "--metrics", "127.0.0.1:7843"},
 		{"media", "--metrics", "ftp://127.0.0.1:7843"},
+		{"hop", "--fanout", "0"},
+		{"hop", "--cpu", "-2"},
+		{"hop", "--cpu", "100000"},
+		{"hop", "--size", "2000"},
 	} {
 		if code, _, _ := bench(t, args...); code != 2 {
 			t.Errorf("huddle-bench %q: exit %d, want 2", args, code)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -78,7 +79,7 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err := setupMeetings(ctx, ms, conns, accts, *fanout, *size, progress); err != nil {
 			return result{}, err
 		}
-		return runMedia(ctx, ms, srv, metrics, *rate, *duration, *size, progress)
+		return runMedia(ctx, ms, srv, metrics, *rate, *duration, *size, runtime.GOMAXPROCS(0), progress)
 	}
 }
 
@@ -195,10 +196,10 @@ func (m *benchMeeting) close() {
 	}
 }
 
-// runMedia sends for d and then waits for the packets still on their way;
-// metrics (nil: not asked for) is read just before the sending and just
-// after the settling.
-func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, metrics *relayMetrics, rate int, d time.Duration, size int, progress io.Writer) (result, error) {
+// runMedia sends for d and then waits for the packets still on their way,
+// read by at most loops receiving loops; metrics (nil: not asked for) is
+// read just before the sending and just after the settling.
+func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, metrics *relayMetrics, rate int, d time.Duration, size, loops int, progress io.Writer) (result, error) {
 	fanout := len(meetings[0].subs)
 	var recvs []*receiver
 	s := &mediaSender{rate: rate}
@@ -212,7 +213,7 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, met
 	}
 	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v", len(meetings), size, fanout, what, d)
 
-	stopReceiving, err := startReceiving(recvs, size)
+	stopReceiving, err := startReceiving(recvs, size, loops)
 	if err != nil {
 		return result{}, err
 	}

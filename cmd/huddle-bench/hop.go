@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"time"
+)
+
+// hopFlags: the media scenario's load with no server: the same paced
+// publishers and the same receivers, and between them a forwarder that
+// does nothing but pass each datagram on to its meeting's --fanout
+// receivers, from one thread of the bench (pinned to --cpu) in blocking
+// recvmmsg and sendmmsg. No validation, no table but a slice, no Go
+// scheduler in the way: it shows what latency the machine itself gives a
+// packet that takes two loopback hops through another CPU, the floor under
+// the relay's figures at the same rate, as udplimit is the ceiling of its
+// throughput. Linux only.
+func hopFlags(fs *flag.FlagSet) runFunc {
+	meetings := fs.Int("meetings", 1, "publishers, each with its own --fanout receivers")
+	fanout := fs.Int("fanout", 1, "receivers per publisher")
+	rate := fs.Int("rate", 10000, "packets/s per publisher (0: as fast as the bench can send them)")
+	duration := fs.Duration("duration", 5*time.Second, "how long to send")
+	size := fs.Int("size", 160, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
+	cpu := fs.Int("cpu", -1, "CPU to pin the forwarder's thread to (-1: leave it to the kernel)")
+	return func(ctx context.Context, _ globals, progress io.Writer) (result, error) {
+		switch {
+		case *meetings < 1 || *fanout < 1:
+			return result{}, usagef("--meetings and --fanout must be at least 1")
+		case *rate < 0 || *duration <= 0:
+			return result{}, usagef("--rate must not be negative, --duration must be positive")
+		case *size < mediaStamp || *size > 1400:
+			return result{}, usagef("--size must be %d to 1400 bytes", mediaStamp)
+		case *cpu < -1:
+			return result{}, usagef("--cpu must be a CPU number, or -1")
+		}
+		if err := checkConns(*meetings*(*fanout+1)+1, 0); err != nil { // a UDP socket each, and the forwarder's
+			return result{}, err
+		}
+		ms := make([]*benchMeeting, *meetings)
+		defer func() {
+			for _, m := range ms {
+				if m != nil {
+					m.close()
+				}
+			}
+		}()
+		f, err := newForwarder(*cpu, *size)
+		if err != nil {
+			return result{}, err
+		}
+		defer f.close()
+		for k := range ms {
+			m := &benchMeeting{}
+			ms[k] = m
+			var outs []*net.UDPAddr
+			for range *fanout {
+				uc, err := listenUDP(net.IPv4(127, 0, 0, 1))
+				if err != nil {
+					return result{}, err
+				}
+				m.subs = append(m.subs, &receiver{uc: uc})
+				outs = append(outs, uc.LocalAddr().(*net.UDPAddr))
+			}
+			uc, err := listenUDP(net.IPv4(127, 0, 0, 1))
+			if err != nil {
+				return result{}, err
+			}
+			m.pub = newPublisher(uc, f.addr, rand.Uint32(), *size)
+			f.route(uc.LocalAddr().(*net.UDPAddr), outs)
+		}
+		// The forwarder's thread gets a P of its own, so that it does not
+		// wait for the publishers' and receivers' after each system call;
+		// they keep what they have in the media scenario.
+		loops := runtime.GOMAXPROCS(0)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(loops + 1))
+		stop, err := f.start()
+		if err != nil {
+			return result{}, err
+		}
+		res, err := runMedia(ctx, ms, serverProc{}, nil, *rate, *duration, *size, loops, progress)
+		if ferr := stop(); ferr != nil && err == nil {
+			res.Errors++
+			res.FirstError = ferr.Error()
+		}
+		res.Scenario = "hop"
+		return res, err
+	}
+}
