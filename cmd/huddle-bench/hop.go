@@ -12,21 +12,21 @@ import (
 )
 
 // hopFlags: the media scenario's load with no server: the same paced
-// publishers and the same receivers, and between them a forwarder that
-// does nothing but pass each datagram on to its meeting's --fanout
-// receivers, from one thread of the bench (pinned to --cpu) in blocking
-// recvmmsg and sendmmsg. No validation, no table but a slice, no Go
-// scheduler in the way: it shows what latency the machine itself gives a
-// packet that takes two loopback hops through another CPU, the floor under
-// the relay's figures at the same rate, as udplimit is the ceiling of its
-// throughput. Linux only.
+// publishers and the same receivers, and between them a forwarder process
+// that does nothing but pass each datagram on to its meeting's --fanout
+// receivers: one goroutine pinned to --cpu in blocking recvmmsg and
+// sendmmsg (hop_linux.go). No validation, no table but a map filled before
+// the run, no other goroutine to share the CPU with: it shows what latency
+// the machine itself gives a packet that takes the relay's two loopback
+// hops through another CPU, the floor under the relay's figures at the
+// same rate, as udplimit is the ceiling of its throughput. Linux only.
 func hopFlags(fs *flag.FlagSet) runFunc {
 	meetings := fs.Int("meetings", 1, "publishers, each with its own --fanout receivers")
 	fanout := fs.Int("fanout", 1, "receivers per publisher")
 	rate := fs.Int("rate", 10000, "packets/s per publisher (0: as fast as the bench can send them)")
 	duration := fs.Duration("duration", 5*time.Second, "how long to send")
 	size := fs.Int("size", 160, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
-	cpu := fs.Int("cpu", -1, "CPU to pin the forwarder's thread to (-1: leave it to the kernel)")
+	cpu := fs.Int("cpu", -1, "CPU to pin the forwarder to (-1: leave it to the kernel)")
 	return func(ctx context.Context, _ globals, progress io.Writer) (result, error) {
 		switch {
 		case *meetings < 1 || *fanout < 1:
@@ -38,9 +38,14 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 		case *cpu < -1:
 			return result{}, usagef("--cpu must be a CPU number, or -1")
 		}
-		if err := checkConns(*meetings*(*fanout+1)+1, 0); err != nil { // a UDP socket each, and the forwarder's
+		if err := checkConns(*meetings*(*fanout+1), 0); err != nil { // a UDP socket each
 			return result{}, err
 		}
+		f, err := startForwarder(*cpu, *size)
+		if err != nil {
+			return result{}, err
+		}
+		defer f.stop()
 		ms := make([]*benchMeeting, *meetings)
 		defer func() {
 			for _, m := range ms {
@@ -49,11 +54,6 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 				}
 			}
 		}()
-		f, err := newForwarder(*cpu, *size)
-		if err != nil {
-			return result{}, err
-		}
-		defer f.close()
 		for k := range ms {
 			m := &benchMeeting{}
 			ms[k] = m
@@ -71,19 +71,17 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 				return result{}, err
 			}
 			m.pub = newPublisher(uc, f.addr, rand.Uint32(), *size)
-			f.route(uc.LocalAddr().(*net.UDPAddr), outs)
+			if err := f.route(uc.LocalAddr().(*net.UDPAddr), outs); err != nil {
+				return result{}, err
+			}
 		}
-		// The forwarder's thread gets a P of its own, so that it does not
-		// wait for the publishers' and receivers' after each system call;
-		// they keep what they have in the media scenario.
-		loops := runtime.GOMAXPROCS(0)
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(loops + 1))
-		stop, err := f.start()
-		if err != nil {
+		if err := f.ready(); err != nil {
 			return result{}, err
 		}
-		res, err := runMedia(ctx, ms, serverProc{}, nil, *rate, *duration, *size, loops, progress)
-		if ferr := stop(); ferr != nil && err == nil {
+		// The forwarder's CPU time is reported as the server's.
+		res, err := runMedia(ctx, ms, serverProc{pid: f.pid(), progress: progress}, nil, *rate, *duration, *size,
+			runtime.GOMAXPROCS(0), progress)
+		if ferr := f.stop(); ferr != nil && err == nil {
 			res.Errors++
 			res.FirstError = ferr.Error()
 		}

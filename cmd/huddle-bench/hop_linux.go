@@ -1,112 +1,251 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
-	"sync"
-	"sync/atomic"
+	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// fwdBatch is the most datagrams the forwarder reads, and writes, per call.
-const fwdBatch = 64
+// hop's forwarder is a process of its own: huddle-bench started again with
+// forwarderEnv set to "CPU SIZE". It binds a UDP socket on 127.0.0.1 and
+// prints its port, reads routes from its standard input, one line
+// "FROM-PORT TO-PORT..." each, until an empty line, prints "ready", and
+// then forwards until its standard input closes. One goroutine, GOMAXPROCS
+// 1, pinned to CPU (-1: not pinned), blocking recvmmsg and sendmmsg: what
+// a relay process alone on its CPU would be without any of the relay.
 
-// forwarder is hop's stand-in for the relay: a blocking UDP socket outside
-// Go's poller, read and written by one locked OS thread.
+const (
+	forwarderEnv = "HUDDLE_BENCH_FORWARDER"
+	// fwdBatch is the most datagrams the forwarder reads, and writes, per call.
+	fwdBatch = 64
+	// fwdUsage is the forwarder's exit status when CPU cannot be used.
+	fwdUsage = 2
+)
+
+// forwarder is the parent's handle on the forwarder process.
 type forwarder struct {
-	fd     int
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	errs   strings.Builder // its standard error
 	addr   *net.UDPAddr
-	cpu    int
-	size   int
-	routes map[uint16][]unix.RawSockaddrInet4 // by the publisher's port; everything is on 127.0.0.1
-
-	done atomic.Bool
-	wg   sync.WaitGroup
-	err  error // the thread's failure, read after wg.Wait
+	closed bool
 }
 
-func newForwarder(cpu, size int) (*forwarder, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+func startForwarder(cpu, size int) (*forwarder, error) {
+	exe, err := os.Executable()
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return nil, err
 	}
-	f := &forwarder{fd: fd, cpu: cpu, size: size, routes: map[uint16][]unix.RawSockaddrInet4{}}
-	// The receive timeout lets the thread see done; the buffers are the
-	// bench's, as udplimit sets them (capped by the kernel).
-	tv := unix.NsecToTimeval(int64(rxWait * time.Millisecond))
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, udpBuffer)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, udpBuffer)
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		f.close()
-		return nil, os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
+	f := &forwarder{cmd: exec.Command(exe)}
+	f.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %d", forwarderEnv, cpu, size))
+	f.cmd.Stderr = &f.errs
+	if f.in, err = f.cmd.StdinPipe(); err != nil {
+		return nil, err
 	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		f.close()
-		return nil, os.NewSyscallError("bind", err)
-	}
-	sa, err := unix.Getsockname(fd)
+	out, err := f.cmd.StdoutPipe()
 	if err != nil {
-		f.close()
-		return nil, os.NewSyscallError("getsockname", err)
+		return nil, err
 	}
-	f.addr = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*unix.SockaddrInet4).Port}
+	f.out = bufio.NewReader(out)
+	if err := f.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the forwarder: %w", err)
+	}
+	line, err := f.line()
+	if err != nil {
+		return nil, f.fail(err)
+	}
+	port, err := strconv.Atoi(line)
+	if err != nil {
+		return nil, f.fail(fmt.Errorf("the forwarder said %q, not its port", line))
+	}
+	f.addr = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	return f, nil
 }
 
-func (f *forwarder) close() { _ = unix.Close(f.fd) }
-
-// route sends what comes from from on to every address of to.
-func (f *forwarder) route(from *net.UDPAddr, to []*net.UDPAddr) {
-	sas := make([]unix.RawSockaddrInet4, len(to))
-	for i, a := range to {
-		sas[i].Family = unix.AF_INET
-		sas[i].Addr = [4]byte(a.IP.To4())
-		p := (*[2]byte)(unsafe.Pointer(&sas[i].Port))
-		p[0], p[1] = byte(a.Port>>8), byte(a.Port)
-	}
-	f.routes[uint16(from.Port)] = sas
+func (f *forwarder) line() (string, error) {
+	s, err := f.out.ReadString('\n')
+	return strings.TrimSuffix(s, "\n"), err
 }
 
-// start runs the forwarder's thread, once it is on its CPU; stop ends it
-// and returns its error.
-func (f *forwarder) start() (stop func() error, err error) {
-	pinned := make(chan error, 1)
-	f.wg.Go(func() { f.run(pinned) })
-	if err := <-pinned; err != nil {
-		f.wg.Wait()
-		return nil, err
+// fail stops the process after err and returns err with what the process
+// said; a CPU it could not use is a usage error.
+func (f *forwarder) fail(err error) error {
+	werr := f.stop()
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) && ee.ExitCode() == fwdUsage {
+		return usagef("%s", strings.TrimSpace(f.errs.String()))
 	}
-	return func() error {
-		f.done.Store(true)
-		f.wg.Wait()
-		return f.err
-	}, nil
+	return fmt.Errorf("forwarder: %w", errors.Join(err, werr))
 }
 
-// run is the forwarder's thread. It stays locked: a thread whose affinity
-// was changed must not go back to running other goroutines, so it ends
-// with the goroutine.
-func (f *forwarder) run(pinned chan<- error) {
-	runtime.LockOSThread()
-	if f.cpu >= 0 {
-		var set unix.CPUSet
-		set.Set(f.cpu)
-		if err := unix.SchedSetaffinity(0, &set); err != nil {
-			pinned <- usagef("--cpu %d: %v", f.cpu, err)
-			return
+func (f *forwarder) pid() int { return f.cmd.Process.Pid }
+
+// route has the forwarder send what comes from from on to every address of to.
+func (f *forwarder) route(from *net.UDPAddr, to []*net.UDPAddr) error {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(from.Port))
+	for _, a := range to {
+		b.WriteString(" " + strconv.Itoa(a.Port))
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(f.in, b.String())
+	return err
+}
+
+// ready ends the routes and waits until the forwarder forwards.
+func (f *forwarder) ready() error {
+	if _, err := io.WriteString(f.in, "\n"); err != nil {
+		return f.fail(err)
+	}
+	if line, err := f.line(); err != nil || line != "ready" {
+		return f.fail(fmt.Errorf("the forwarder said %q, not ready: %v", line, err))
+	}
+	return nil
+}
+
+// stop closes the forwarder's input and waits for it to exit.
+func (f *forwarder) stop() error {
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	_ = f.in.Close()
+	if err := f.cmd.Wait(); err != nil {
+		return fmt.Errorf("forwarder: %w: %s", err, strings.TrimSpace(f.errs.String()))
+	}
+	return nil
+}
+
+// forwarderMain is the forwarder process; it returns its exit status.
+func forwarderMain(spec string) int {
+	var cpu, size int
+	if _, err := fmt.Sscanf(spec, "%d %d", &cpu, &size); err != nil || size < 0 {
+		fmt.Fprintf(os.Stderr, "%s=%q: want CPU SIZE\n", forwarderEnv, spec)
+		return 1
+	}
+	runtime.GOMAXPROCS(1)
+	if cpu >= 0 {
+		if err := pinProcess(cpu); err != nil {
+			fmt.Fprintf(os.Stderr, "--cpu %d: %v\n", cpu, err)
+			return fwdUsage
 		}
 	}
-	pinned <- nil
+	fd, port, err := forwarderSocket()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer unix.Close(fd)
+	fmt.Println(port)
+	in := bufio.NewReader(os.Stdin)
+	routes := map[uint16][]unix.RawSockaddrInet4{}
+	for {
+		line, err := in.ReadString('\n')
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "routes:", err)
+			return 1
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			break
+		}
+		ports := make([]uint16, len(fields))
+		for i, s := range fields {
+			p, err := strconv.ParseUint(s, 10, 16)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "route %q: %v\n", line, err)
+				return 1
+			}
+			ports[i] = uint16(p)
+		}
+		for _, p := range ports[1:] {
+			var sa unix.RawSockaddrInet4
+			sa.Family = unix.AF_INET
+			sa.Addr = [4]byte{127, 0, 0, 1}
+			b := (*[2]byte)(unsafe.Pointer(&sa.Port))
+			b[0], b[1] = byte(p>>8), byte(p)
+			routes[ports[0]] = append(routes[ports[0]], sa)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, in) // until the parent closes our input
+		close(done)
+	}()
+	fmt.Println("ready")
+	if err := forward(fd, size, routes, done); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// pinProcess puts every thread of the process on cpu; threads made later
+// inherit it from the thread that makes them.
+func pinProcess(cpu int) error {
+	var set unix.CPUSet
+	set.Set(cpu)
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+			return err
+		}
+	}
+	return nil
+}
+
+// forwarderSocket is a blocking UDP socket on 127.0.0.1 with the bench's
+// buffers and a receive timeout, so that the loop sees done.
+func forwarderSocket() (fd, port int, err error) {
+	fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, os.NewSyscallError("socket", err)
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, udpBuffer) // capped by the kernel
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, udpBuffer)
+	tv := unix.NsecToTimeval(int64(rxWait * time.Millisecond))
+	err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	if err == nil {
+		err = unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+	}
+	var sa unix.Sockaddr
+	if err == nil {
+		sa, err = unix.Getsockname(fd)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return 0, 0, err
+	}
+	return fd, sa.(*unix.SockaddrInet4).Port, nil
+}
+
+// forward passes every datagram on to its source's routes until done.
+func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-chan struct{}) error {
 	in := make([]unix.Mmsghdr, fwdBatch)
 	inIovs := make([]unix.Iovec, fwdBatch)
 	names := make([]unix.RawSockaddrInet4, fwdBatch)
 	bufs := make([][]byte, fwdBatch)
 	for i := range in {
-		bufs[i] = make([]byte, rtpHeaderLen+f.size+1)
+		bufs[i] = make([]byte, rtpHeaderLen+size+1)
 		inIovs[i].Base = &bufs[i][0]
 		inIovs[i].SetLen(len(bufs[i]))
 		in[i].Hdr.Name = (*byte)(unsafe.Pointer(&names[i]))
@@ -120,52 +259,57 @@ func (f *forwarder) run(pinned chan<- error) {
 		out[i].Hdr.SetIovlen(1)
 	}
 	nout := 0
-	flush := func() bool {
+	flush := func() error {
 		for sent := 0; sent < nout; {
-			n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(f.fd), uintptr(unsafe.Pointer(&out[sent])), uintptr(nout-sent), 0, 0, 0)
+			n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&out[sent])), uintptr(nout-sent), 0, 0, 0)
 			switch e {
 			case 0:
 				sent += int(n)
 			case unix.EINTR:
-			case unix.EAGAIN, unix.ENOBUFS:
-				sent++ // a full queue drops the datagram, as the relay's would
+			case unix.EAGAIN, unix.ENOBUFS, unix.ECONNREFUSED:
+				sent++ // dropped, as the relay would drop it
 			default:
-				f.err = os.NewSyscallError("sendmmsg", e)
-				return false
+				return os.NewSyscallError("sendmmsg", e)
 			}
 		}
 		nout = 0
-		return true
+		return nil
 	}
-	for !f.done.Load() {
+	for {
+		select {
+		case <-done:
+			return nil
+		default:
+		}
 		for i := range in {
 			in[i].Hdr.Namelen = unix.SizeofSockaddrInet4
 		}
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(f.fd), uintptr(unsafe.Pointer(&in[0])), fwdBatch, unix.MSG_WAITFORONE, 0, 0)
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&in[0])), fwdBatch, unix.MSG_WAITFORONE, 0, 0)
 		switch e {
 		case 0:
 		case unix.EAGAIN, unix.EINTR: // the receive timeout: look at done
 			continue
 		default:
-			f.err = os.NewSyscallError("recvmmsg", e)
-			return
+			return os.NewSyscallError("recvmmsg", e)
 		}
 		for i := range int(n) {
 			p := (*[2]byte)(unsafe.Pointer(&names[i].Port))
-			for k := range f.routes[uint16(p[0])<<8|uint16(p[1])] {
-				if nout == len(out) && !flush() {
-					return
+			to := routes[uint16(p[0])<<8|uint16(p[1])]
+			for k := range to {
+				if nout == len(out) {
+					if err := flush(); err != nil {
+						return err
+					}
 				}
-				sa := &f.routes[uint16(p[0])<<8|uint16(p[1])][k]
-				out[nout].Hdr.Name = (*byte)(unsafe.Pointer(sa))
+				out[nout].Hdr.Name = (*byte)(unsafe.Pointer(&to[k]))
 				out[nout].Hdr.Namelen = unix.SizeofSockaddrInet4
 				outIovs[nout].Base = &bufs[i][0]
 				outIovs[nout].SetLen(int(in[i].Len))
 				nout++
 			}
 		}
-		if !flush() {
-			return
+		if err := flush(); err != nil {
+			return err
 		}
 	}
 }

@@ -36,24 +36,30 @@ func loginFlags(fs *flag.FlagSet) runFunc {
 		}
 
 		progressf(progress, "logging in on %d connections for %v", conns, *duration)
-		var rec recorder
-		start := time.Now()
-		deadline := start.Add(*duration)
-		var wg sync.WaitGroup
-		for i := range conns {
-			name := accts[i%users].name
-			wg.Go(func() {
-				for ctx.Err() == nil && time.Now().Before(deadline) {
-					d, err := loginOnce(ctx, g.server, name)
-					rec.add(d, err)
-				}
-			})
-		}
-		wg.Wait()
 		res := result{Scenario: "login", Conns: conns, Users: users, Unit: "logins/s"}
-		rec.fill(&res, time.Since(start))
+		repeat(ctx, conns, *duration, &res, func(i int) (time.Duration, error) {
+			return loginOnce(ctx, g.server, accts[i%users].name)
+		})
 		return res, nil
 	}
+}
+
+// repeat runs once on each of n workers over and over for d, worker i
+// calling once(i), and fills res from what they measured.
+func repeat(ctx context.Context, n int, d time.Duration, res *result, once func(i int) (time.Duration, error)) {
+	var rec recorder
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				rec.add(once(i))
+			}
+		})
+	}
+	wg.Wait()
+	rec.fill(res, time.Since(start))
 }
 
 // loginOnce connects, logs in as name, logs out and closes, and returns how

@@ -19,6 +19,9 @@ import (
 const defaultServer = "127.0.0.1:7700"
 
 func main() {
+	if spec := os.Getenv(forwarderEnv); spec != "" { // hop's forwarder process
+		os.Exit(forwarderMain(spec))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -51,10 +54,12 @@ type scenario struct {
 
 var scenarios = map[string]scenario{
 	"request": {"user.get round trips on logged-in connections", requestFlags},
+	"connect": {"connect, resume a session and close, over and over", connectFlags},
 	"login":   {"password logins, each followed by a logout", loginFlags},
 	"idle":    {"hold authenticated connections, measure server RSS", idleFlags},
 	"chat":    {"durable private messages, each sender to its own online peer", chatFlags},
 	"fanout":  {"messages to one group, counted as pushes at its online members", fanoutFlags},
+	"mixed":   {"private and group messages, history, typing and user.get, drawn at random", mixedFlags},
 	"file":    {"one file up and down the data channel, next to plain net/http", fileFlags},
 	"media":   {"RTP through the relay, one publisher and K subscribers per meeting", mediaFlags},
 	"hop":     {"the media load through a bare forwarder thread, no server: the latency floor", hopFlags},

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(forwarderEnv); spec != "" { // hop starts this binary as its forwarder
+		os.Exit(forwarderMain(spec))
+	}
 	goleak.VerifyTestMain(m,
 		// As in server/main_test.go: gnet's default worker pool lives for the
 		// process, protoactor's throttle timer ends a moment after shutdown.
@@ -46,10 +52,12 @@ func TestScenarios(t *testing.T) {
 	}{
 		{"request", []string{"request", "--conns", "3", "--pipeline", "2", "--duration", "500ms"}},
 		{"login", []string{"login", "--conns", "2", "--duration", "500ms"}},
+		{"connect", []string{"connect", "--conns", "3", "--users", "2", "--duration", "300ms"}},
 		// The server runs in this process, so idle finds it by its port.
 		{"idle", []string{"idle", "--conns", "20", "--users", "3", "--steps", "2", "--pause", "50ms", "--hold", "100ms"}},
 		{"chat", []string{"chat", "--clients", "3", "--pipeline", "2", "--duration", "300ms"}},
 		{"fanout", []string{"fanout", "--members", "4", "--senders", "2", "--pipeline", "2", "--duration", "300ms", "--size", "40"}},
+		{"mixed", []string{"mixed", "--clients", "4", "--pipeline", "2", "--duration", "300ms", "--mix", "send=4,group=2,history=2,typing=1,get=1"}},
 		{"file", []string{"file", "--size", "4MiB"}},
 		// Paced below the test server's media.source_rate (2000/s).
 		{"media", []string{"media", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms",
@@ -103,6 +111,21 @@ func TestScenarios(t *testing.T) {
 				if l := res.RelayLatency; l == nil || l.Datagrams == 0 || l.Datagrams > uint64(res.Sent) ||
 					l.P50us <= 0 || l.P99us < l.P50us || l.P999us < l.P99us {
 					t.Fatalf("media relay latency: %+v (sent %d)", l, res.Sent)
+				}
+			case "mixed":
+				// Every kind was asked and answered, and every message
+				// reached its members: a private one its one peer, a group
+				// one the three others.
+				var n int64
+				for _, k := range mixKinds {
+					if res.Mix[k] <= 0 {
+						t.Fatalf("mixed: no %s answered: %+v", k, res)
+					}
+					n += res.Mix[k]
+				}
+				if n != res.Ops || res.Messages != res.Mix["send"]+res.Mix["group"] ||
+					res.Deliveries != res.Mix["send"]+3*res.Mix["group"] || res.Dropped != 0 || res.Disconnects != 0 {
+					t.Fatalf("mixed: %+v", res)
 				}
 			case "hop":
 				// The bare forwarder loses nothing at this rate and sends
@@ -161,6 +184,13 @@ func TestUsageErrors(t *testing.T) {
 		{"media", "--size", "4"},
 		{"media", "--metrics", "127.0.0.1:7843"},
 		{"media", "--metrics", "ftp://127.0.0.1:7843"},
+		{"connect", "--conns", "0"},
+		{"connect", "--duration", "0s"},
+		{"mixed", "--clients", "1"},
+		{"mixed", "--mix", "send"},
+		{"mixed", "--mix", "send=1,chat=2"},
+		{"mixed", "--mix", "send=-1"},
+		{"mixed", "--mix", "send=0,get=0"},
 		{"hop", "--fanout", "0"},
 		{"hop", "--cpu", "-2"},
 		{"hop", "--cpu", "100000"},
@@ -282,5 +312,22 @@ func TestRelayMetrics(t *testing.T) {
 	srv.Close()
 	if _, err := m.latency(t.Context()); err == nil {
 		t.Error("no error from a closed endpoint")
+	}
+}
+
+// A kind is drawn in proportion to its weight, and one that weighs 0 never.
+func TestMixPick(t *testing.T) {
+	m, err := parseMix("send=3, get=1,history=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	counts := make([]int, len(mixKinds))
+	for range 40000 {
+		counts[m.pick(r)]++
+	}
+	send, get := counts[slices.Index(mixKinds, "send")], counts[slices.Index(mixKinds, "get")]
+	if send+get != 40000 || send < 29000 || send > 31000 {
+		t.Fatalf("picked %v of %v, want send 3/4 and get 1/4, nothing else", counts, mixKinds)
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -56,7 +58,9 @@ type result struct {
 	DeliveryP50ms    float64 `json:"delivery_p50_ms,omitempty"`
 	DeliveryP99ms    float64 `json:"delivery_p99_ms,omitempty"`
 	Dropped          int64   `json:"dropped_pushes,omitempty"`
-	Disconnects      int64   `json:"disconnects,omitempty"`
+	// mixed: the requests answered, by kind.
+	Mix         map[string]int64 `json:"mix,omitempty"`
+	Disconnects int64            `json:"disconnects,omitempty"`
 
 	// file: the file's size, the client's SHA-256 pass over it timed
 	// alone, and each direction; RSSStartBytes is the server's RSS before
@@ -123,6 +127,14 @@ func (r result) print(w io.Writer, asJSON bool) error {
 		row("messages", fmt.Sprintf("%d, %.1f/s, ack p50 %.3f ms, p99 %.3f ms", r.Messages, r.MessagesPerSec, r.AckP50ms, r.AckP99ms))
 		row("deliveries", fmt.Sprintf("%d, %.1f/s, p50 %.3f ms, p99 %.3f ms", r.Deliveries, r.DeliveriesPerSec, r.DeliveryP50ms, r.DeliveryP99ms))
 		row("dropped pushes", strconv.FormatInt(r.Dropped, 10))
+		if len(r.Mix) > 0 {
+			kinds := slices.Sorted(maps.Keys(r.Mix))
+			parts := make([]string, len(kinds))
+			for i, k := range kinds {
+				parts[i] = fmt.Sprintf("%s %d", k, r.Mix[k])
+			}
+			row("requests by kind", strings.Join(parts, ", "))
+		}
 		row("disconnects", strconv.FormatInt(r.Disconnects, 10))
 	}
 	if r.Loss != nil {
