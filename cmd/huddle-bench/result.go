@@ -124,7 +124,11 @@ func (r result) print(w io.Writer, asJSON bool) error {
 			row("members", strconv.Itoa(r.Members))
 		}
 		row("text size", fmt.Sprintf("%d bytes", r.SizeBytes))
-		row("messages", fmt.Sprintf("%d, %.1f/s, ack p50 %.3f ms, p99 %.3f ms", r.Messages, r.MessagesPerSec, r.AckP50ms, r.AckP99ms))
+		msgs := fmt.Sprintf("%d, %.1f/s", r.Messages, r.MessagesPerSec)
+		if r.AckP50ms > 0 { // mixed times its requests together, above
+			msgs += fmt.Sprintf(", ack p50 %.3f ms, p99 %.3f ms", r.AckP50ms, r.AckP99ms)
+		}
+		row("messages", msgs)
 		row("deliveries", fmt.Sprintf("%d, %.1f/s, p50 %.3f ms, p99 %.3f ms", r.Deliveries, r.DeliveriesPerSec, r.DeliveryP50ms, r.DeliveryP99ms))
 		row("dropped pushes", strconv.FormatInt(r.Dropped, 10))
 		if len(r.Mix) > 0 {
