@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs issue #4's benchmarks in one session: dbcommit's anchors, durable
 # private messages (MySQL, ack after commit) at several loads, dbcommit
-# again, then group fan-out next to natsfan. Prints one line per run: the
+# again, then group fan-out next to natsfan, then a reconnect storm
+# (connect) and a mix of chat requests (mixed). Prints one line per run: the
 # bench's JSON summary or the tool's output, and the CPU-seconds huddled,
 # mariadbd and the load generator used, and what the whole machine used.
 #
@@ -86,4 +87,6 @@ run "fanout M=100 S=4 K=32" hb fanout --members 100 --senders 4 --pipeline 32 --
 run "natsfan 1000" "$work/bin/natsfan" -subs 1000 -size 128 -d 5s
 run "fanout M=1000 S=4 K=16" hb fanout --members 1000 --senders 4 --pipeline 16 --size 128 --duration 10s
 run "natsfan 100" "$work/bin/natsfan" -subs 100 -size 128 -d 5s
+run "connect 16" hb connect --conns 16 --duration 10s
+run "mixed 100x8" hb mixed --clients 100 --pipeline 8 --duration 10s
 mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'DROP DATABASE huddle_bench'
