@@ -51,7 +51,10 @@ srv=$!
 sleep 2
 hb() { "${gencpu[@]}" "$work/bin/huddle-bench" --server 127.0.0.1:7840 --json media --server-pid "$srv" --duration 5s \
   --metrics http://127.0.0.1:7843 "$@" 2>/dev/null | tail -1; }
-fig() { python3 -c 'import json,sys; d=json.load(sys.stdin); r=d.get("relay_latency") or {}; print("pkts/s=%d p50_ms=%.3f p99_ms=%.3f loss=%.4f server_cpu_s=%s relay_p50_us=%s relay_p99_us=%s" % (d["ops_per_sec"], d["delivery_p50_ms"], d["delivery_p99_ms"], d["loss"], d.get("server_cpu_s"), r.get("p50_us"), r.get("p99_us")))'; }
+fig() { python3 -c 'import json,sys
+d=json.load(sys.stdin); r=d.get("relay_latency")
+s="pkts/s=%d p50_ms=%.3f p99_ms=%.3f loss=%.4f server_cpu_s=%.2f" % (d["ops_per_sec"], d.get("delivery_p50_ms", 0), d.get("delivery_p99_ms", 0), d.get("loss", 0), d.get("server_cpu_s", 0))
+print(s + (" relay_p50_us=%.0f relay_p99_us=%.0f" % (r["p50_us"], r["p99_us"]) if r else ""))'; }
 
 echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) PIN=$pin" >>"$out"
 for k in 1 10 50; do

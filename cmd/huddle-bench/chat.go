@@ -19,7 +19,7 @@ import (
 // equal acks.
 func chatFlags(fs *flag.FlagSet) runFunc {
 	clients := 10
-	connFlags(fs, &clients, nil, "")
+	connFlags(fs, &clients, "senders, each to an online peer of its own (two connections each)", nil, "")
 	l := loadFlags(fs, "send messages")
 	size := sizeFlag(fs)
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {

@@ -16,7 +16,7 @@ import (
 // hello + resume, without the close.
 func connectFlags(fs *flag.FlagSet) runFunc {
 	conns, users := 4, 0
-	connFlags(fs, &conns, &users, "users whose sessions are resumed, round robin (0: one per connection)")
+	connFlags(fs, &conns, "workers, each connecting again and again", &users, "users whose sessions are resumed, round robin (0: one per connection)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to connect")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if err := checkConns(conns, users); err != nil {

@@ -85,7 +85,7 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 			res.Errors++
 			res.FirstError = ferr.Error()
 		}
-		res.Scenario = "hop"
+		res.Scenario, res.Conns = "hop", 0 // UDP sockets only
 		return res, err
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -50,6 +51,9 @@ func startForwarder(cpu, size int) (*forwarder, error) {
 	}
 	f := &forwarder{cmd: exec.Command(exe)}
 	f.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %d", forwarderEnv, cpu, size))
+	// A process group of its own: a Ctrl-C at the terminal interrupts the
+	// bench, which then ends the forwarder by closing its input.
+	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	f.cmd.Stderr = &f.errs
 	if f.in, err = f.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -122,8 +126,11 @@ func (f *forwarder) stop() error {
 	}
 	f.closed = true
 	_ = f.in.Close()
-	if err := f.cmd.Wait(); err != nil {
-		return fmt.Errorf("forwarder: %w: %s", err, strings.TrimSpace(f.errs.String()))
+	err := f.cmd.Wait()
+	if said := strings.TrimSpace(f.errs.String()); err != nil && said != "" {
+		return fmt.Errorf("forwarder: %w: %s", err, said)
+	} else if err != nil {
+		return fmt.Errorf("forwarder: %w", err)
 	}
 	return nil
 }
@@ -138,7 +145,8 @@ func forwarderMain(spec string) int {
 	runtime.GOMAXPROCS(1)
 	if cpu >= 0 {
 		if err := pinProcess(cpu); err != nil {
-			fmt.Fprintf(os.Stderr, "--cpu %d: %v\n", cpu, err)
+			online, _ := os.ReadFile("/sys/devices/system/cpu/online")
+			fmt.Fprintf(os.Stderr, "--cpu %d: %v (the CPUs online are %s)\n", cpu, err, strings.TrimSpace(string(online)))
 			return fwdUsage
 		}
 	}

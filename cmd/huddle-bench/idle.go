@@ -24,7 +24,7 @@ import (
 // count the ones that failed to open or were lost while held.
 func idleFlags(fs *flag.FlagSet) runFunc {
 	conns, users := 1000, 100
-	connFlags(fs, &conns, &users, "users whose sessions the connections resume, round robin (0: 100)")
+	connFlags(fs, &conns, "authenticated connections to hold open", &users, "users whose sessions the connections resume, round robin (0: 100)")
 	steps := fs.Int("steps", 4, "open the connections in this many steps, reading RSS after each (at least 2)")
 	pause := fs.Duration("pause", 2*time.Second, "wait after each step before reading RSS")
 	hold := fs.Duration("hold", 10*time.Second, "how long to hold all connections before the last reading")

@@ -18,7 +18,7 @@ import (
 // it unauthenticated again: a long-lived login/logout loop would be cut off.
 func loginFlags(fs *flag.FlagSet) runFunc {
 	conns, users := 4, 0
-	connFlags(fs, &conns, &users, "users to log in as, round robin (0: one per connection)")
+	connFlags(fs, &conns, "workers, each logging in on a new connection again and again", &users, "users to log in as, round robin (0: one per connection)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to log in")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if err := checkConns(conns, users); err != nil {
@@ -54,7 +54,11 @@ func repeat(ctx context.Context, n int, d time.Duration, res *result, once func(
 	for i := range n {
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
-				rec.add(once(i))
+				d, err := once(i)
+				if ctx.Err() != nil {
+					return // interrupted: not the server's failure
+				}
+				rec.add(d, err)
 			}
 		})
 	}

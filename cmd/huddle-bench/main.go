@@ -65,6 +65,10 @@ var scenarios = map[string]scenario{
 	"hop":     {"the media load through a bare forwarder thread, no server: the latency floor", hopFlags},
 }
 
+// exitInterrupted is the exit status of a run cut short by SIGINT or
+// SIGTERM, as a shell reports one killed by SIGINT.
+const exitInterrupted = 130
+
 // usageError is a bad command line: exit status 2.
 type usageError struct{ msg string }
 
@@ -113,13 +117,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "huddle-bench %s: %v\n", name, err)
 		return 2
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintf(stderr, "huddle-bench %s: interrupted before the run: %v\n", name, err)
+		return exitInterrupted
 	case err != nil:
 		fmt.Fprintf(stderr, "huddle-bench %s: %v\n", name, err)
 		return 1
 	}
+	res.Interrupted = ctx.Err() != nil
 	if err := res.print(stdout, g.json); err != nil {
 		fmt.Fprintf(stderr, "huddle-bench: %v\n", err)
 		return 1
+	}
+	if res.Interrupted {
+		fmt.Fprintf(stderr, "huddle-bench %s: interrupted; the summary covers the run until then\n", name)
+		return exitInterrupted
 	}
 	if res.Errors > 0 {
 		fmt.Fprintf(stderr, "huddle-bench %s: %d errors, first: %s\n", name, res.Errors, res.FirstError)
@@ -153,8 +165,8 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 // connFlags defines the flags about connections and users that most
 // scenarios have; --clients is DESIGN §5's name for --conns. users is nil
 // for a scenario that picks its users itself.
-func connFlags(fs *flag.FlagSet, conns *int, users *int, usersDoc string) {
-	fs.IntVar(conns, "conns", *conns, "concurrent connections")
+func connFlags(fs *flag.FlagSet, conns *int, connsDoc string, users *int, usersDoc string) {
+	fs.IntVar(conns, "conns", *conns, connsDoc)
 	fs.IntVar(conns, "clients", *conns, "same as --conns")
 	if users != nil {
 		fs.IntVar(users, "users", *users, usersDoc)
@@ -173,7 +185,7 @@ func checkConns(conns, users int) error {
 	}
 	limit, err := rlimit.RaiseFiles()
 	if err == nil && uint64(conns)+fdReserve > limit {
-		return usagef("--conns %d needs more file descriptors than RLIMIT_NOFILE allows (%d, %d kept for other use)",
+		return usagef("%d connections and sockets need more file descriptors than RLIMIT_NOFILE allows (%d, %d kept for other use)",
 			conns, limit, fdReserve)
 	}
 	return nil

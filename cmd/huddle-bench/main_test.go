@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,6 +192,7 @@ func TestUsageErrors(t *testing.T) {
 		{"mixed", "--mix", "send=1,chat=2"},
 		{"mixed", "--mix", "send=-1"},
 		{"mixed", "--mix", "send=0,get=0"},
+		{"mixed", "--mix", "send=1,send=2"},
 		{"hop", "--fanout", "0"},
 		{"hop", "--cpu", "-2"},
 		{"hop", "--cpu", "100000"},
@@ -330,4 +332,65 @@ func TestMixPick(t *testing.T) {
 	if send+get != 40000 || send < 29000 || send > 31000 {
 		t.Fatalf("picked %v of %v, want send 3/4 and get 1/4, nothing else", counts, mixKinds)
 	}
+}
+
+// A run cut short by SIGINT prints what it measured until then, marked
+// interrupted, with no errors for the requests the interruption cut off,
+// and exits 130.
+func TestInterrupted(t *testing.T) {
+	srv := testutil.StartServer(t, testutil.TestConfig(t, "sqlite"))
+	for _, args := range [][]string{
+		{"request", "--conns", "2", "--duration", "1m"},
+		{"connect", "--conns", "2", "--duration", "1m"},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out bytes.Buffer
+		progress := &watcher{want: "for 1m0s", seen: make(chan struct{})}
+		done := make(chan int)
+		go func() {
+			done <- run(ctx, append([]string{"--server", srv.Addr().String(), "--json"}, args...), &out, progress)
+		}()
+		select { // the set-up is done and the run has begun
+		case <-progress.seen:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%v: the run did not start", args)
+		}
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+		if code := <-done; code != exitInterrupted {
+			t.Fatalf("%v: exit %d, want %d; stderr:\n%s", args, code, exitInterrupted, progress.text())
+		}
+		var res result
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("%v: output %q: %v", args, out.String(), err)
+		}
+		if !res.Interrupted || res.Errors != 0 || res.Ops <= 0 || res.Seconds > 30 {
+			t.Fatalf("%v: %+v", args, res)
+		}
+	}
+}
+
+// watcher is a progress writer that closes seen once want was written.
+type watcher struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	want string
+	seen chan struct{}
+}
+
+func (w *watcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.b.String(), w.want)
+	w.b.Write(p)
+	if !had && strings.Contains(w.b.String(), w.want) {
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *watcher) text() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

@@ -20,6 +20,10 @@ import (
 	"huddle/protocol"
 )
 
+// lossHint is the share of lost packets above which the media scenario
+// says where they may have gone.
+const lossHint = 0.05
+
 // mediaSettle is how long the bench waits, after the publishers stopped,
 // for packets still on their way through the relay.
 const mediaSettle = 300 * time.Millisecond
@@ -79,7 +83,13 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err := setupMeetings(ctx, ms, conns, accts, *fanout, *size, progress); err != nil {
 			return result{}, err
 		}
-		return runMedia(ctx, ms, srv, metrics, *rate, *duration, *size, runtime.GOMAXPROCS(0), progress)
+		res, err := runMedia(ctx, ms, srv, metrics, *rate, *duration, *size, runtime.GOMAXPROCS(0), progress)
+		if err == nil && *res.Loss > lossHint {
+			progressf(progress, "%.1f%% of the packets were lost: the relay drops what a source sends above media.source_rate "+
+				"(2,000 packets/s by default; bench/media.sh raises it) and what its sockets cannot hold; "+
+				"huddled --metrics counts which (rate_limited)", 100**res.Loss)
+		}
+		return res, err
 	}
 }
 

@@ -33,7 +33,7 @@ const defaultMix = "send=50,group=5,history=20,typing=10,get=15"
 // kind are reported beside them.
 func mixedFlags(fs *flag.FlagSet) runFunc {
 	clients := 20
-	connFlags(fs, &clients, nil, "")
+	connFlags(fs, &clients, "group members online, each on its own connection (at least 2)", nil, "")
 	l := loadFlags(fs, "send requests")
 	size := sizeFlag(fs)
 	mixFlag := fs.String("mix", defaultMix, "relative weights of the requests, KIND=N,...; kinds: "+strings.Join(mixKinds, ", ")+" (one not named weighs 0)")
@@ -130,15 +130,20 @@ type mix struct {
 
 func parseMix(s string) (mix, error) {
 	w := make([]int, len(mixKinds))
+	named := make([]bool, len(mixKinds))
 	for part := range strings.SplitSeq(s, ",") {
 		kind, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		i := slices.Index(mixKinds, kind)
 		n, err := strconv.Atoi(v)
-		if !ok || i < 0 || err != nil || n < 0 || n > 1_000_000 {
-			return mix{}, usagef("--mix %q: want KIND=WEIGHT,... with KIND one of %s and WEIGHT 0 to 1000000",
-				s, strings.Join(mixKinds, ", "))
+		switch {
+		case !ok || i < 0:
+			return mix{}, usagef("--mix %q: %q is not KIND=WEIGHT with KIND one of %s", s, part, strings.Join(mixKinds, ", "))
+		case err != nil || n < 0 || n > 1_000_000:
+			return mix{}, usagef("--mix %q: the weight of %s must be 0 to 1000000", s, kind)
+		case named[i]:
+			return mix{}, usagef("--mix %q: %s is named twice", s, kind)
 		}
-		w[i] = n
+		w[i], named[i] = n, true
 	}
 	m := mix{cum: make([]int, len(w))}
 	for i, n := range w {

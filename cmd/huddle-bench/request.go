@@ -18,7 +18,7 @@ import (
 // gnet → actor → reply and the client, not the store.
 func requestFlags(fs *flag.FlagSet) runFunc {
 	conns, users := 1, 0
-	connFlags(fs, &conns, &users, "users the connections log in as, round robin (0: one per connection)")
+	connFlags(fs, &conns, "logged-in connections", &users, "users the connections log in as, round robin (0: one per connection)")
 	l := loadFlags(fs, "send requests")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if err := checkConns(conns, users); err != nil {
@@ -107,6 +107,9 @@ func closedLoop(ctx context.Context, c *client.Client, deadline time.Time, rec *
 			return
 		}
 		if err := call(ctx, c); err != nil {
+			if ctx.Err() != nil {
+				return // interrupted: not the server's failure
+			}
 			rec.add(0, err)
 			if c.Err() != nil {
 				return // the connection is gone; every further call would fail at once

@@ -28,6 +28,9 @@ type result struct {
 	Errors     int64   `json:"errors"`
 	FirstError string  `json:"first_error,omitempty"`
 	Seconds    float64 `json:"duration_s"`
+	// Interrupted: SIGINT or SIGTERM cut the run short; the figures cover
+	// it until then.
+	Interrupted bool `json:"interrupted,omitempty"`
 
 	Users    int `json:"users,omitempty"`
 	Pipeline int `json:"pipeline,omitempty"`
@@ -98,7 +101,12 @@ func (r result) print(w io.Writer, asJSON bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("scenario", r.Scenario)
-	row("connections", strconv.Itoa(r.Conns))
+	if r.Interrupted {
+		row("interrupted", "yes: the figures cover the run until then")
+	}
+	if r.Conns > 0 { // hop has none
+		row("connections", strconv.Itoa(r.Conns))
+	}
 	if r.Users > 0 {
 		row("users", strconv.Itoa(r.Users))
 	}
@@ -146,14 +154,22 @@ func (r result) print(w io.Writer, asJSON bool) error {
 		row("payload size", fmt.Sprintf("%d bytes", r.SizeBytes))
 		row("packets", fmt.Sprintf("%d sent, %d received, loss %.4f%%", r.Sent, r.Received, 100**r.Loss))
 		row("latency p99.9", fmt.Sprintf("%.3f ms", r.P999ms))
+		if r.DeliveryP99ms > 0 { // the receivers' kernel stamps (Linux)
+			row("delivery latency", fmt.Sprintf("p50 %.3f ms, p99 %.3f ms (send to the receiving socket's queue, without the bench's reading)",
+				r.DeliveryP50ms, r.DeliveryP99ms))
+		}
 		if l := r.RelayLatency; l != nil {
 			row("relay latency", fmt.Sprintf("p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs (%d datagrams; kernel receive to sendmmsg)",
 				l.P50us, l.P99us, l.P999us, l.Datagrams))
 		}
 		row("bench CPU", fmt.Sprintf("%.2f s", r.BenchCPUSeconds))
 		if r.ServerPID > 0 {
-			row("server pid", strconv.Itoa(r.ServerPID))
-			row("server CPU", fmt.Sprintf("%.2f s, %.3f ms per 1,000 packets received", r.ServerCPUSeconds, r.ServerCPUms1k))
+			who := "server" // hop: its forwarder process, gone by now
+			if r.Scenario == "hop" {
+				who = "forwarder"
+			}
+			row(who+" pid", strconv.Itoa(r.ServerPID))
+			row(who+" CPU", fmt.Sprintf("%.2f s, %.2f ms per 1,000 packets received", r.ServerCPUSeconds, r.ServerCPUms1k))
 		}
 	}
 	if r.ServerPID > 0 && r.Loss == nil { // media reports CPU time, not RSS
