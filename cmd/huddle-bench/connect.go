@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"io"
 	"time"
 )
 
@@ -15,30 +14,15 @@ import (
 // Ops are connections opened and authenticated; the latency is connect +
 // hello + resume, without the close.
 func connectFlags(fs *flag.FlagSet) runFunc {
-	conns, users := 4, 0
-	connFlags(fs, &conns, "workers, each connecting again and again", &users, "users whose sessions are resumed, round robin (0: one per connection)")
-	duration := fs.Duration("duration", 10*time.Second, "how long to connect")
-	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
-		if err := checkConns(conns, users); err != nil {
-			return result{}, err
-		}
-		if *duration <= 0 {
-			return result{}, usagef("--duration must be positive")
-		}
-		if users == 0 || users > conns {
-			users = conns
-		}
-		accts, err := newAccounts(ctx, g.server, users, true, progress)
-		if err != nil {
-			return result{}, err
-		}
-		progressf(progress, "connecting and resuming on %d workers for %v", conns, *duration)
-		res := result{Scenario: "connect", Conns: conns, Users: users, Unit: "connects/s"}
-		repeat(ctx, conns, *duration, &res, func(i int) (time.Duration, error) {
-			return connectOnce(ctx, g.server, accts[i%users].token)
-		})
-		return res, nil
-	}
+	return repeatedFlags(fs, repeated{
+		scenario: "connect", unit: "connects/s", doing: "connecting and resuming",
+		connsDoc: "workers, each connecting again and again",
+		usersDoc: "users whose sessions are resumed, round robin (0: one per worker)",
+		login:    true,
+		once: func(ctx context.Context, addr string, a account) (time.Duration, error) {
+			return connectOnce(ctx, addr, a.token)
+		},
+	})
 }
 
 // connectOnce connects, resumes the session of token and closes, and

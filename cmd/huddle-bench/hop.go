@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"runtime"
-	"time"
 )
 
 // hopFlags: the media scenario's load with no server: the same paced
@@ -21,32 +19,24 @@ import (
 // hops through another CPU, the floor under the relay's figures at the
 // same rate, as udplimit is the ceiling of its throughput. Linux only.
 func hopFlags(fs *flag.FlagSet) runFunc {
-	meetings := fs.Int("meetings", 1, "publishers, each with its own --fanout receivers")
-	fanout := fs.Int("fanout", 1, "receivers per publisher")
-	rate := fs.Int("rate", 10000, "packets/s per publisher (0: as fast as the bench can send them)")
-	duration := fs.Duration("duration", 5*time.Second, "how long to send")
-	size := fs.Int("size", 160, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
+	l := mediaLoadFlags(fs, "publishers, each with its own --fanout receivers (as media's meetings)", "receivers per publisher")
 	cpu := fs.Int("cpu", -1, "CPU to pin the forwarder to (-1: leave it to the kernel)")
 	return func(ctx context.Context, _ globals, progress io.Writer) (result, error) {
-		switch {
-		case *meetings < 1 || *fanout < 1:
-			return result{}, usagef("--meetings and --fanout must be at least 1")
-		case *rate < 0 || *duration <= 0:
-			return result{}, usagef("--rate must not be negative, --duration must be positive")
-		case *size < mediaStamp || *size > 1400:
-			return result{}, usagef("--size must be %d to 1400 bytes", mediaStamp)
-		case *cpu < -1:
-			return result{}, usagef("--cpu must be a CPU number, or -1")
-		}
-		if err := checkConns(*meetings*(*fanout+1), 0); err != nil { // a UDP socket each
+		if err := l.check(); err != nil {
 			return result{}, err
 		}
-		f, err := startForwarder(*cpu, *size)
+		if *cpu < -1 {
+			return result{}, usagef("--cpu must be a CPU number, or -1")
+		}
+		if err := checkConns(l.meetings*(l.fanout+1), 0); err != nil { // a UDP socket each
+			return result{}, err
+		}
+		f, err := startForwarder(*cpu, l.size)
 		if err != nil {
 			return result{}, err
 		}
 		defer f.stop()
-		ms := make([]*benchMeeting, *meetings)
+		ms := make([]*benchMeeting, l.meetings)
 		defer func() {
 			for _, m := range ms {
 				if m != nil {
@@ -58,7 +48,7 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 			m := &benchMeeting{}
 			ms[k] = m
 			var outs []*net.UDPAddr
-			for range *fanout {
+			for range l.fanout {
 				uc, err := listenUDP(net.IPv4(127, 0, 0, 1))
 				if err != nil {
 					return result{}, err
@@ -70,7 +60,7 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return result{}, err
 			}
-			m.pub = newPublisher(uc, f.addr, rand.Uint32(), *size)
+			m.pub = newPublisher(uc, f.addr, rand.Uint32(), l.size)
 			if err := f.route(uc.LocalAddr().(*net.UDPAddr), outs); err != nil {
 				return result{}, err
 			}
@@ -79,7 +69,7 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 			return result{}, err
 		}
 		// The forwarder's CPU time is reported as the server's.
-		res, err := runMedia(ctx, ms, serverProc{pid: f.pid(), progress: progress}, nil, *rate, *duration, *size,
+		res, err := runMedia(ctx, ms, serverProc{pid: f.pid(), progress: progress}, nil, l.rate, l.duration, l.size,
 			runtime.GOMAXPROCS(0), progress)
 		if ferr := f.stop(); ferr != nil && err == nil {
 			res.Errors++

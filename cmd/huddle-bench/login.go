@@ -17,9 +17,32 @@ import (
 // that is unauthenticated auth_timeout after it was opened, and a logout makes
 // it unauthenticated again: a long-lived login/logout loop would be cut off.
 func loginFlags(fs *flag.FlagSet) runFunc {
+	return repeatedFlags(fs, repeated{
+		scenario: "login", unit: "logins/s", doing: "logging in",
+		connsDoc: "workers, each logging in on a new connection again and again",
+		usersDoc: "users to log in as, round robin (0: one per worker)",
+		once: func(ctx context.Context, addr string, a account) (time.Duration, error) {
+			return loginOnce(ctx, addr, a.name)
+		},
+	})
+}
+
+// repeated is a scenario of workers that each do once, as one of the
+// bench's users, over and over: login and connect.
+type repeated struct {
+	scenario, unit, doing string
+	connsDoc, usersDoc    string
+	login                 bool // the users are logged in once beforehand (their tokens)
+	once                  func(ctx context.Context, addr string, a account) (time.Duration, error)
+}
+
+// repeatedFlags: --conns workers (4), --users accounts registered
+// beforehand (0: one per worker), worker i acting as user i mod --users,
+// for --duration.
+func repeatedFlags(fs *flag.FlagSet, r repeated) runFunc {
 	conns, users := 4, 0
-	connFlags(fs, &conns, "workers, each logging in on a new connection again and again", &users, "users to log in as, round robin (0: one per connection)")
-	duration := fs.Duration("duration", 10*time.Second, "how long to log in")
+	connFlags(fs, &conns, r.connsDoc, &users, r.usersDoc)
+	duration := fs.Duration("duration", 10*time.Second, "how long to go on "+r.doing)
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if err := checkConns(conns, users); err != nil {
 			return result{}, err
@@ -30,15 +53,14 @@ func loginFlags(fs *flag.FlagSet) runFunc {
 		if users == 0 || users > conns {
 			users = conns
 		}
-		accts, err := newAccounts(ctx, g.server, users, false, progress)
+		accts, err := newAccounts(ctx, g.server, users, r.login, progress)
 		if err != nil {
 			return result{}, err
 		}
-
-		progressf(progress, "logging in on %d connections for %v", conns, *duration)
-		res := result{Scenario: "login", Conns: conns, Users: users, Unit: "logins/s"}
+		progressf(progress, "%s on %d workers for %v", r.doing, conns, *duration)
+		res := result{Scenario: r.scenario, Conns: conns, Users: users, Unit: r.unit}
 		repeat(ctx, conns, *duration, &res, func(i int) (time.Duration, error) {
-			return loginOnce(ctx, g.server, accts[i%users].name)
+			return r.once(ctx, g.server, accts[i%users])
 		})
 		return res, nil
 	}

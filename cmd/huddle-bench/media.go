@@ -42,29 +42,21 @@ const mediaSettle = 300 * time.Millisecond
 // the bench also reads the relay's own latency from huddled's metrics
 // endpoint before and after the run.
 func mediaFlags(fs *flag.FlagSet) runFunc {
-	meetings := fs.Int("meetings", 1, "meetings, each with one publisher")
-	fanout := fs.Int("fanout", 10, "subscribers per meeting, each its own user, connection and UDP socket")
-	rate := fs.Int("rate", 0, "packets/s per publisher (0: as fast as the bench can send them)")
-	duration := fs.Duration("duration", 10*time.Second, "how long to send")
-	size := fs.Int("size", 160, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
+	l := mediaLoadFlags(fs, "meetings, each with one publisher", "subscribers per meeting, each its own user, connection and UDP socket")
 	pid := serverPIDFlag(fs)
 	metricsURL := fs.String("metrics", "", "`URL` of huddled's metrics endpoint (huddled --metrics), e.g. http://127.0.0.1:7843: report the relay's own latency")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
-		switch {
-		case *meetings < 1 || *fanout < 1:
-			return result{}, usagef("--meetings and --fanout must be at least 1")
-		case *rate < 0 || *duration <= 0:
-			return result{}, usagef("--rate must not be negative, --duration must be positive")
-		case *size < mediaStamp || *size > 1400:
-			return result{}, usagef("--size must be %d to 1400 bytes", mediaStamp)
-		case *pid < 0:
+		if err := l.check(); err != nil {
+			return result{}, err
+		}
+		if *pid < 0 {
 			return result{}, usagef("--server-pid must not be negative")
 		}
 		metrics, err := newRelayMetrics(*metricsURL)
 		if err != nil {
 			return result{}, err
 		}
-		users := *meetings * (*fanout + 1)
+		users := l.meetings * (l.fanout + 1)
 		if err := checkConns(2*users, 0); err != nil { // a connection and a UDP socket each
 			return result{}, err
 		}
@@ -78,12 +70,12 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return result{}, err
 		}
-		ms := make([]*benchMeeting, *meetings)
+		ms := make([]*benchMeeting, l.meetings)
 		defer func() { endMeetings(ms) }()
-		if err := setupMeetings(ctx, ms, conns, accts, *fanout, *size, progress); err != nil {
+		if err := setupMeetings(ctx, ms, conns, accts, l.fanout, l.size, progress); err != nil {
 			return result{}, err
 		}
-		res, err := runMedia(ctx, ms, srv, metrics, *rate, *duration, *size, runtime.GOMAXPROCS(0), progress)
+		res, err := runMedia(ctx, ms, srv, metrics, l.rate, l.duration, l.size, runtime.GOMAXPROCS(0), progress)
 		if err == nil && *res.Loss > lossHint {
 			progressf(progress, "%.1f%% of the packets were lost: the relay drops what a source sends above media.source_rate "+
 				"(2,000 packets/s by default; bench/media.sh raises it) and what its sockets cannot hold; "+
@@ -91,6 +83,36 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		}
 		return res, err
 	}
+}
+
+// mediaLoad is the traffic media and hop send: --meetings publishers,
+// each to its own --fanout receivers, --rate packets/s each of --size
+// bytes of payload, for --duration.
+type mediaLoad struct {
+	meetings, fanout, rate, size int
+	duration                     time.Duration
+}
+
+func mediaLoadFlags(fs *flag.FlagSet, meetingsDoc, fanoutDoc string) *mediaLoad {
+	l := &mediaLoad{meetings: 1, fanout: 10, size: 160, duration: 10 * time.Second}
+	fs.IntVar(&l.meetings, "meetings", l.meetings, meetingsDoc)
+	fs.IntVar(&l.fanout, "fanout", l.fanout, fanoutDoc)
+	fs.IntVar(&l.rate, "rate", l.rate, "packets/s per publisher (0: as fast as the bench can send them)")
+	fs.DurationVar(&l.duration, "duration", l.duration, "how long to send")
+	fs.IntVar(&l.size, "size", l.size, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
+	return l
+}
+
+func (l *mediaLoad) check() error {
+	switch {
+	case l.meetings < 1 || l.fanout < 1:
+		return usagef("--meetings and --fanout must be at least 1")
+	case l.rate < 0 || l.duration <= 0:
+		return usagef("--rate must not be negative, --duration must be positive")
+	case l.size < mediaStamp || l.size > 1400:
+		return usagef("--size must be %d to 1400 bytes", mediaStamp)
+	}
+	return nil
 }
 
 // benchMeeting is one meeting of the scenario: its host publishes, the
