@@ -2,10 +2,14 @@ package media
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
+	"golang.org/x/net/ipv4"
+
+	"huddle/internal/hist"
 )
 
 // Every datagram in that went out at least once — RTP to the group and two
@@ -106,5 +110,44 @@ func TestLatencyWideFanout(t *testing.T) {
 	eventually(t, "stats", func() bool { return r.Stats().Forwarded == 2+n*11 })
 	if c := r.Latency().Count(); c != 1+n {
 		t.Fatalf("latency has %d values, want %d (one per datagram forwarded)", c, 1+n)
+	}
+}
+
+// A datagram's latency is counted at the flush that carries its last
+// copy, before the copies of the next ones go out: with a write batch of
+// 4 and 12 copies a datagram (11 subscribers and the group), datagram 1
+// is counted once its third flush returned, not when the read batch ends.
+func TestLatencyCountedAtLastCopy(t *testing.T) {
+	h := newHarness(t, 11)
+	w := h.rtp
+	w.out = make([]ipv4.Message, 4)
+	for i := range w.out {
+		w.out[i].Buffers = make([][]byte, 1)
+	}
+	var counted []uint64 // values counted when each write began
+	w.write = func(ms []ipv4.Message) (int, error) {
+		var l hist.Histogram
+		w.lat.AddTo(&l)
+		counted = append(counted, l.Count())
+		return len(ms), nil
+	}
+	now := time.Now().UnixNano()
+	for seq := range uint16(3) { // one read batch, as run handles it
+		e := w.emits
+		w.handle(rtpPacket(hSSRC, hPT, seq+1, "opus"), hSource, h.r.now())
+		if w.emits-e != 12 {
+			t.Fatalf("datagram %d: %d copies, want 12", seq+1, w.emits-e)
+		}
+		w.stamped = append(w.stamped, now)
+	}
+	w.flush()
+	want := []uint64{0, 0, 0, 1, 1, 1, 2, 2, 2}
+	if !slices.Equal(counted, want) {
+		t.Fatalf("values counted when each write began: %v, want %v", counted, want)
+	}
+	var l hist.Histogram
+	w.lat.AddTo(&l)
+	if l.Count() != 3 {
+		t.Fatalf("%d values after the batch, want 3", l.Count())
 	}
 }

@@ -132,7 +132,7 @@ func (r *Relay) Stats() Stats {
 // Latency is what the relay added to the datagrams it forwarded since
 // Start, one value per datagram in however many copies went out (RTP and
 // RTCP): from the kernel's receive timestamp on a relay socket to the
-// return of the sendmmsg that sent the datagram's batch. It is empty with
+// return of the sendmmsg that sent the datagram's last copy. It is empty with
 // Config.Timestamps off and where the kernel gives no receive timestamps
 // (only Linux does). It may be read at any time; the workers go on.
 func (r *Relay) Latency() *hist.Histogram {

@@ -6,15 +6,17 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"runtime"
 )
+
+// forwarderEnv, set, makes huddle-bench hop's forwarder process (hop_linux.go).
+const forwarderEnv = "HUDDLE_BENCH_FORWARDER"
 
 // hopFlags: the media scenario's load with no server: the same paced
 // publishers and the same receivers, and between them a forwarder process
 // that does nothing but pass each datagram on to its meeting's --fanout
-// receivers: one goroutine pinned to --cpu in blocking recvmmsg and
-// sendmmsg (hop_linux.go). No validation, no table but a map filled before
-// the run, no other goroutine to share the CPU with: it shows what latency
+// receivers: pinned to --cpu, GOMAXPROCS 1, one goroutine in blocking
+// recvmmsg and sendmmsg (hop_linux.go). No validation, no table but a map
+// filled before the run, no other work beside it: it shows what latency
 // the machine itself gives a packet that takes the relay's two loopback
 // hops through another CPU, the floor under the relay's figures at the
 // same rate, as udplimit is the ceiling of its throughput. Linux only.
@@ -61,7 +63,7 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 				return result{}, err
 			}
 			m.pub = newPublisher(uc, f.addr, rand.Uint32(), l.size)
-			if err := f.route(uc.LocalAddr().(*net.UDPAddr), outs); err != nil {
+			if err := f.route(uc.LocalAddr().(*net.UDPAddr), outs); err != nil { // f.route stopped it
 				return result{}, err
 			}
 		}
@@ -69,12 +71,14 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 			return result{}, err
 		}
 		// The forwarder's CPU time is reported as the server's.
-		res, err := runMedia(ctx, ms, serverProc{pid: f.pid(), progress: progress}, nil, l.rate, l.duration, l.size,
-			runtime.GOMAXPROCS(0), progress)
+		res, err := runMedia(ctx, ms, serverProc{pid: f.pid(), progress: progress}, nil, l.rate, l.duration, l.size, progress)
 		if ferr := f.stop(); ferr != nil && err == nil {
 			res.Errors++
-			res.FirstError = ferr.Error()
+			if res.FirstError == "" {
+				res.FirstError = ferr.Error()
+			}
 		}
+		res.ForwarderDropped, res.ForwarderTruncated = f.dropped, f.truncated
 		res.Scenario, res.Conns = "hop", 0 // UDP sockets only
 		return res, err
 	}

@@ -22,16 +22,21 @@ import (
 // forwarderEnv set to "CPU SIZE". It binds a UDP socket on 127.0.0.1 and
 // prints its port, reads routes from its standard input, one line
 // "FROM-PORT TO-PORT..." each, until an empty line, prints "ready", and
-// then forwards until its standard input closes. One goroutine, GOMAXPROCS
-// 1, pinned to CPU (-1: not pinned), blocking recvmmsg and sendmmsg: what
-// a relay process alone on its CPU would be without any of the relay.
+// then forwards until its standard input closes, when it prints
+// "dropped N truncated M" (datagrams its socket would not take, and ones
+// larger than the bench sends) and exits. GOMAXPROCS 1, every thread on
+// CPU (-1: not pinned), one goroutine forwarding in blocking recvmmsg and
+// sendmmsg and one waiting for the end of its input: what a relay process
+// alone on its CPU would be without any of the relay.
 
 const (
-	forwarderEnv = "HUDDLE_BENCH_FORWARDER"
 	// fwdBatch is the most datagrams the forwarder reads, and writes, per call.
 	fwdBatch = 64
 	// fwdUsage is the forwarder's exit status when CPU cannot be used.
 	fwdUsage = 2
+	// fwdWait bounds each step of the conversation with the forwarder and
+	// its exit; past it the forwarder is killed.
+	fwdWait = 10 * time.Second
 )
 
 // forwarder is the parent's handle on the forwarder process.
@@ -42,6 +47,9 @@ type forwarder struct {
 	errs   strings.Builder // its standard error
 	addr   *net.UDPAddr
 	closed bool
+
+	// What it said when it stopped.
+	dropped, truncated int64
 }
 
 func startForwarder(cpu, size int) (*forwarder, error) {
@@ -72,13 +80,17 @@ func startForwarder(cpu, size int) (*forwarder, error) {
 	}
 	port, err := strconv.Atoi(line)
 	if err != nil {
-		return nil, f.fail(fmt.Errorf("the forwarder said %q, not its port", line))
+		return nil, f.fail(fmt.Errorf("it said %q, not its port", line))
 	}
 	f.addr = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	return f, nil
 }
 
+// line reads the forwarder's next line, killing it if none comes within
+// fwdWait (which ends the read).
 func (f *forwarder) line() (string, error) {
+	t := time.AfterFunc(fwdWait, func() { _ = f.cmd.Process.Kill() })
+	defer t.Stop()
 	s, err := f.out.ReadString('\n')
 	return strings.TrimSuffix(s, "\n"), err
 }
@@ -86,12 +98,15 @@ func (f *forwarder) line() (string, error) {
 // fail stops the process after err and returns err with what the process
 // said; a CPU it could not use is a usage error.
 func (f *forwarder) fail(err error) error {
-	werr := f.stop()
-	var ee *exec.ExitError
-	if errors.As(werr, &ee) && ee.ExitCode() == fwdUsage {
-		return usagef("%s", strings.TrimSpace(f.errs.String()))
+	_ = f.stop()
+	said := strings.TrimSpace(f.errs.String())
+	if ps := f.cmd.ProcessState; ps != nil && ps.ExitCode() == fwdUsage {
+		return usagef("%s", said)
 	}
-	return fmt.Errorf("forwarder: %w", errors.Join(err, werr))
+	if said != "" {
+		return fmt.Errorf("forwarder: %w (it said: %s)", err, said)
+	}
+	return fmt.Errorf("forwarder: %w", err)
 }
 
 func (f *forwarder) pid() int { return f.cmd.Process.Pid }
@@ -104,8 +119,10 @@ func (f *forwarder) route(from *net.UDPAddr, to []*net.UDPAddr) error {
 		b.WriteString(" " + strconv.Itoa(a.Port))
 	}
 	b.WriteString("\n")
-	_, err := io.WriteString(f.in, b.String())
-	return err
+	if _, err := io.WriteString(f.in, b.String()); err != nil {
+		return f.fail(err)
+	}
+	return nil
 }
 
 // ready ends the routes and waits until the forwarder forwards.
@@ -113,19 +130,29 @@ func (f *forwarder) ready() error {
 	if _, err := io.WriteString(f.in, "\n"); err != nil {
 		return f.fail(err)
 	}
-	if line, err := f.line(); err != nil || line != "ready" {
-		return f.fail(fmt.Errorf("the forwarder said %q, not ready: %v", line, err))
+	line, err := f.line()
+	if err == nil && line != "ready" {
+		err = fmt.Errorf("it said %q, not ready", line)
+	}
+	if err != nil {
+		return f.fail(err)
 	}
 	return nil
 }
 
-// stop closes the forwarder's input and waits for it to exit.
+// stop closes the forwarder's input, reads what it dropped and waits for
+// it to exit, killing it if it takes longer than fwdWait.
 func (f *forwarder) stop() error {
 	if f.closed {
 		return nil
 	}
 	f.closed = true
 	_ = f.in.Close()
+	if line, err := f.line(); err == nil {
+		_, _ = fmt.Sscanf(line, "dropped %d truncated %d", &f.dropped, &f.truncated)
+	}
+	t := time.AfterFunc(fwdWait, func() { _ = f.cmd.Process.Kill() })
+	defer t.Stop()
 	err := f.cmd.Wait()
 	if said := strings.TrimSpace(f.errs.String()); err != nil && said != "" {
 		return fmt.Errorf("forwarder: %w: %s", err, said)
@@ -144,9 +171,12 @@ func forwarderMain(spec string) int {
 	}
 	runtime.GOMAXPROCS(1)
 	if cpu >= 0 {
+		var may unix.CPUSet // before pinning: where the bench was started
+		_ = unix.SchedGetaffinity(0, &may)
 		if err := pinProcess(cpu); err != nil {
 			online, _ := os.ReadFile("/sys/devices/system/cpu/online")
-			fmt.Fprintf(os.Stderr, "--cpu %d: %v (the CPUs online are %s)\n", cpu, err, strings.TrimSpace(string(online)))
+			fmt.Fprintf(os.Stderr, "--cpu %d: %v (CPUs online: %s; the bench was started on CPUs %s)\n",
+				cpu, err, strings.TrimSpace(string(online)), cpuList(&may))
 			return fwdUsage
 		}
 	}
@@ -193,32 +223,63 @@ func forwarderMain(spec string) int {
 		close(done)
 	}()
 	fmt.Println("ready")
-	if err := forward(fd, size, routes, done); err != nil {
+	dropped, truncated, err := forward(fd, size, routes, done)
+	fmt.Printf("dropped %d truncated %d\n", dropped, truncated)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
 }
 
+// cpuList names the CPUs of set, e.g. "0 1".
+func cpuList(set *unix.CPUSet) string {
+	var ids []string
+	for _, c := range cpusOf(set) {
+		ids = append(ids, strconv.Itoa(c))
+	}
+	return strings.Join(ids, " ")
+}
+
+// cpusOf lists the CPUs of set.
+func cpusOf(set *unix.CPUSet) []int {
+	var cpus []int
+	for i := 0; len(cpus) < set.Count(); i++ {
+		if set.IsSet(i) {
+			cpus = append(cpus, i)
+		}
+	}
+	return cpus
+}
+
 // pinProcess puts every thread of the process on cpu; threads made later
-// inherit it from the thread that makes them.
+// inherit it from the thread that makes them. A thread made while it
+// runs by one not yet pinned is found the next time round: it goes on
+// until a round pins none it had not.
 func pinProcess(cpu int) error {
 	var set unix.CPUSet
 	set.Set(cpu)
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
+	pinned := map[int]bool{}
+	for {
+		tasks, err := os.ReadDir("/proc/self/task")
 		if err != nil {
-			continue
-		}
-		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
 			return err
 		}
+		more := false
+		for _, t := range tasks {
+			tid, err := strconv.Atoi(t.Name())
+			if err != nil || pinned[tid] {
+				continue
+			}
+			if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+				return err
+			}
+			pinned[tid], more = true, true
+		}
+		if !more {
+			return nil
+		}
 	}
-	return nil
 }
 
 // forwarderSocket is a blocking UDP socket on 127.0.0.1 with the bench's
@@ -246,8 +307,10 @@ func forwarderSocket() (fd, port int, err error) {
 	return fd, sa.(*unix.SockaddrInet4).Port, nil
 }
 
-// forward passes every datagram on to its source's routes until done.
-func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-chan struct{}) error {
+// forward passes every datagram on to its source's routes until done, and
+// returns how many copies its socket would not take and how many
+// datagrams were larger than its buffers (and not forwarded).
+func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-chan struct{}) (dropped, truncated int64, err error) {
 	in := make([]unix.Mmsghdr, fwdBatch)
 	inIovs := make([]unix.Iovec, fwdBatch)
 	names := make([]unix.RawSockaddrInet4, fwdBatch)
@@ -276,6 +339,7 @@ func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-cha
 			case unix.EINTR:
 			case unix.EAGAIN, unix.ENOBUFS, unix.ECONNREFUSED:
 				sent++ // dropped, as the relay would drop it
+				dropped++
 			default:
 				return os.NewSyscallError("sendmmsg", e)
 			}
@@ -286,11 +350,12 @@ func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-cha
 	for {
 		select {
 		case <-done:
-			return nil
+			return dropped, truncated, nil
 		default:
 		}
 		for i := range in {
 			in[i].Hdr.Namelen = unix.SizeofSockaddrInet4
+			in[i].Hdr.Flags = 0
 		}
 		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&in[0])), fwdBatch, unix.MSG_WAITFORONE, 0, 0)
 		switch e {
@@ -298,15 +363,19 @@ func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-cha
 		case unix.EAGAIN, unix.EINTR: // the receive timeout: look at done
 			continue
 		default:
-			return os.NewSyscallError("recvmmsg", e)
+			return dropped, truncated, os.NewSyscallError("recvmmsg", e)
 		}
 		for i := range int(n) {
+			if in[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+				truncated++
+				continue
+			}
 			p := (*[2]byte)(unsafe.Pointer(&names[i].Port))
 			to := routes[uint16(p[0])<<8|uint16(p[1])]
 			for k := range to {
 				if nout == len(out) {
 					if err := flush(); err != nil {
-						return err
+						return dropped, truncated, err
 					}
 				}
 				out[nout].Hdr.Name = (*byte)(unsafe.Pointer(&to[k]))
@@ -317,7 +386,7 @@ func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-cha
 			}
 		}
 		if err := flush(); err != nil {
-			return err
+			return dropped, truncated, err
 		}
 	}
 }

@@ -6,9 +6,10 @@ import "net"
 
 // forwarder is hop's stand-in for the relay; it needs Linux (a process
 // pinned to a CPU, blocking recvmmsg and sendmmsg).
-type forwarder struct{ addr *net.UDPAddr }
-
-const forwarderEnv = "HUDDLE_BENCH_FORWARDER"
+type forwarder struct {
+	addr               *net.UDPAddr
+	dropped, truncated int64
+}
 
 func startForwarder(int, int) (*forwarder, error) { return nil, usagef("hop runs on Linux only") }
 func forwarderMain(string) int                    { return 1 }

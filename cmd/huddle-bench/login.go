@@ -76,11 +76,11 @@ func repeat(ctx context.Context, n int, d time.Duration, res *result, once func(
 	for i := range n {
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
-				d, err := once(i)
+				took, err := once(i)
 				if ctx.Err() != nil {
 					return // interrupted: not the server's failure
 				}
-				rec.add(d, err)
+				rec.add(took, err)
 			}
 		})
 	}

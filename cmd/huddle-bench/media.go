@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -19,6 +18,10 @@ import (
 	"huddle/internal/hist"
 	"huddle/protocol"
 )
+
+// maxMediaCount bounds --meetings and --fanout; what a machine can hold is
+// far less (checkConns: a descriptor each).
+const maxMediaCount = 100_000
 
 // lossHint is the share of lost packets above which the media scenario
 // says where they may have gone.
@@ -75,7 +78,7 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err := setupMeetings(ctx, ms, conns, accts, l.fanout, l.size, progress); err != nil {
 			return result{}, err
 		}
-		res, err := runMedia(ctx, ms, srv, metrics, l.rate, l.duration, l.size, runtime.GOMAXPROCS(0), progress)
+		res, err := runMedia(ctx, ms, srv, metrics, l.rate, l.duration, l.size, progress)
 		if err == nil && *res.Loss > lossHint {
 			progressf(progress, "%.1f%% of the packets were lost: the relay drops what a source sends above media.source_rate "+
 				"(2,000 packets/s by default; bench/media.sh raises it) and what its sockets cannot hold; "+
@@ -105,8 +108,8 @@ func mediaLoadFlags(fs *flag.FlagSet, meetingsDoc, fanoutDoc string) *mediaLoad 
 
 func (l *mediaLoad) check() error {
 	switch {
-	case l.meetings < 1 || l.fanout < 1:
-		return usagef("--meetings and --fanout must be at least 1")
+	case l.meetings < 1 || l.fanout < 1 || l.meetings > maxMediaCount || l.fanout > maxMediaCount:
+		return usagef("--meetings and --fanout must be 1 to %d", maxMediaCount)
 	case l.rate < 0 || l.duration <= 0:
 		return usagef("--rate must not be negative, --duration must be positive")
 	case l.size < mediaStamp || l.size > 1400:
@@ -228,10 +231,10 @@ func (m *benchMeeting) close() {
 	}
 }
 
-// runMedia sends for d and then waits for the packets still on their way,
-// read by at most loops receiving loops; metrics (nil: not asked for) is
-// read just before the sending and just after the settling.
-func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, metrics *relayMetrics, rate int, d time.Duration, size, loops int, progress io.Writer) (result, error) {
+// runMedia sends for d and then waits for the packets still on their way;
+// metrics (nil: not asked for) is read just before the sending and just
+// after the settling.
+func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, metrics *relayMetrics, rate int, d time.Duration, size int, progress io.Writer) (result, error) {
 	fanout := len(meetings[0].subs)
 	var recvs []*receiver
 	s := &mediaSender{rate: rate}
@@ -245,7 +248,7 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, met
 	}
 	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v", len(meetings), size, fanout, what, d)
 
-	stopReceiving, err := startReceiving(recvs, size, loops)
+	stopReceiving, err := startReceiving(recvs, size)
 	if err != nil {
 		return result{}, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,11 +25,11 @@ import (
 // rxWait is how long a loop's epoll_wait blocks before it looks at stop.
 const rxWait = 10 // ms
 
-// startReceiving reads recvs' sockets with up to maxLoops loops until stop
-// is called; stop returns once no loop reads any more, before the sockets
-// are closed.
-func startReceiving(recvs []*receiver, size, maxLoops int) (stop func(), err error) {
-	n := max(1, min(maxLoops, len(recvs)))
+// startReceiving reads recvs' sockets, with a loop per P at most, until
+// stop is called; stop returns once no loop reads any more, before the
+// sockets are closed.
+func startReceiving(recvs []*receiver, size int) (stop func(), err error) {
+	n := min(runtime.GOMAXPROCS(0), len(recvs))
 	loops := make([]*rxLoop, 0, n)
 	closeAll := func() {
 		for _, l := range loops {

@@ -12,7 +12,7 @@ import (
 // startReceiving runs one goroutine per subscriber socket, each blocked in
 // ReadBatch, until stop closes the sockets. There are no kernel receive
 // timestamps here.
-func startReceiving(recvs []*receiver, size, _ int) (stop func(), err error) {
+func startReceiving(recvs []*receiver, size int) (stop func(), err error) {
 	var wg sync.WaitGroup
 	for _, r := range recvs {
 		wg.Go(func() { r.run(size) })

@@ -16,17 +16,29 @@ import (
 	"huddle/protocol"
 )
 
-// mixKinds are the requests the mixed scenario draws from, by index.
-var mixKinds = []string{"send", "group", "history", "typing", "get"}
+// The kinds of request the mixed scenario draws from, indexes of mixKinds.
+const (
+	mixSend = iota
+	mixGroup
+	mixHistory
+	mixTyping
+	mixGet
+)
 
-const defaultMix = "send=50,group=5,history=20,typing=10,get=15"
+var mixKinds = [...]string{mixSend: "send", mixGroup: "group", mixHistory: "history", mixTyping: "typing", mixGet: "get"}
+
+const (
+	defaultMix = "send=50,group=5,history=20,typing=10,get=15"
+	// mixHistoryLimit is how many messages a history request asks for.
+	mixHistoryLimit = 20
+)
 
 // mixedFlags: --clients users online, each on its own connection and all
 // members of one group, each connection running --pipeline closed loops of
 // requests drawn at random with --mix's weights: send (a private message to
 // the next client), group (a message to the group, pushed to every other
-// member), history (the last 20 messages of its conversation with the next
-// client), typing (an indicator to the next client, not stored) and get
+// member), history (the last mixHistoryLimit messages of its conversation
+// with the next client), typing (an indicator to the next client, not stored) and get
 // (user.get). Every client counts the msg.new pushes it gets. Ops are the
 // requests answered, of every kind, with their latency; the messages stored,
 // the pushes that reached their members and the answered requests of each
@@ -36,7 +48,7 @@ func mixedFlags(fs *flag.FlagSet) runFunc {
 	connFlags(fs, &clients, "group members online, each on its own connection (at least 2)", nil, "")
 	l := loadFlags(fs, "send requests")
 	size := sizeFlag(fs)
-	mixFlag := fs.String("mix", defaultMix, "relative weights of the requests, KIND=N,...; kinds: "+strings.Join(mixKinds, ", ")+" (one not named weighs 0)")
+	mixFlag := fs.String("mix", defaultMix, "relative weights of the requests, KIND=N,...; kinds: "+strings.Join(mixKinds[:], ", ")+" (one not named weighs 0)")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if clients < 2 {
 			return result{}, usagef("--clients must be at least 2")
@@ -78,14 +90,14 @@ func mixedFlags(fs *flag.FlagSet) runFunc {
 		sending := l.drive(ctx, conns, &rec, func(i, j int) op {
 			peer := client.UserChat(accts[(i+1)%clients].name)
 			prefix := fmt.Sprintf("%s-%d-%d-", run, i, j)
-			ops := []op{
-				t.sender(peer, *size, prefix+"p", nil),
-				t.sender(client.GroupChat(group), *size, prefix+"g", nil),
-				func(ctx context.Context, c *client.Client) error {
-					return c.Call(ctx, protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: peer, Limit: 20}, nil)
+			ops := [len(mixKinds)]op{
+				mixSend:  t.sender(peer, *size, prefix+"p", nil),
+				mixGroup: t.sender(client.GroupChat(group), *size, prefix+"g", nil),
+				mixHistory: func(ctx context.Context, c *client.Client) error {
+					return c.Call(ctx, protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: peer, Limit: mixHistoryLimit}, nil)
 				},
-				func(ctx context.Context, c *client.Client) error { return c.Typing(ctx, peer) },
-				userGet,
+				mixTyping: func(ctx context.Context, c *client.Client) error { return c.Typing(ctx, peer) },
+				mixGet:    userGet,
 			}
 			rng := rand.New(rand.NewPCG(uint64(i), uint64(j)))
 			return func(ctx context.Context, c *client.Client) error {
@@ -99,7 +111,7 @@ func mixedFlags(fs *flag.FlagSet) runFunc {
 		})
 		// A private message reaches its one peer, a group message the
 		// group's other members.
-		private, grouped := answered[0].Load(), answered[1].Load()
+		private, grouped := answered[mixSend].Load(), answered[mixGroup].Load()
 		last := t.settle(ctx, private+grouped*int64(clients-1))
 		tallied()
 
@@ -133,11 +145,11 @@ func parseMix(s string) (mix, error) {
 	named := make([]bool, len(mixKinds))
 	for part := range strings.SplitSeq(s, ",") {
 		kind, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		i := slices.Index(mixKinds, kind)
+		i := slices.Index(mixKinds[:], kind)
 		n, err := strconv.Atoi(v)
 		switch {
 		case !ok || i < 0:
-			return mix{}, usagef("--mix %q: %q is not KIND=WEIGHT with KIND one of %s", s, part, strings.Join(mixKinds, ", "))
+			return mix{}, usagef("--mix %q: %q is not KIND=WEIGHT with KIND one of %s", s, part, strings.Join(mixKinds[:], ", "))
 		case err != nil || n < 0 || n > 1_000_000:
 			return mix{}, usagef("--mix %q: the weight of %s must be 0 to 1000000", s, kind)
 		case named[i]:

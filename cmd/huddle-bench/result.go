@@ -85,10 +85,14 @@ type result struct {
 	Sent             int64    `json:"sent,omitempty"`
 	Received         int64    `json:"received,omitempty"`
 	Loss             *float64 `json:"loss,omitempty"`
-	P999ms           float64  `json:"p999_ms,omitempty"`
-	ServerCPUSeconds float64  `json:"server_cpu_s,omitempty"`
-	ServerCPUms1k    float64  `json:"server_cpu_ms_per_1k_packets,omitempty"`
-	BenchCPUSeconds  float64  `json:"bench_cpu_s,omitempty"`
+	// hop: copies its forwarder's socket would not take, and datagrams
+	// too large for its buffers (not forwarded).
+	ForwarderDropped   int64   `json:"forwarder_dropped,omitempty"`
+	ForwarderTruncated int64   `json:"forwarder_truncated,omitempty"`
+	P999ms             float64 `json:"p999_ms,omitempty"`
+	ServerCPUSeconds   float64 `json:"server_cpu_s,omitempty"`
+	ServerCPUms1k      float64 `json:"server_cpu_ms_per_1k_packets,omitempty"`
+	BenchCPUSeconds    float64 `json:"bench_cpu_s,omitempty"`
 	// With --metrics: the latency the relay itself added during the run,
 	// from huddled's metrics endpoint (docs/media.md, "Measuring the relay").
 	RelayLatency *relayLatency `json:"relay_latency,omitempty"`
@@ -153,6 +157,9 @@ func (r result) print(w io.Writer, asJSON bool) error {
 		row("meetings × fanout", fmt.Sprintf("%d × %d", r.Meetings, r.Fanout))
 		row("payload size", fmt.Sprintf("%d bytes", r.SizeBytes))
 		row("packets", fmt.Sprintf("%d sent, %d received, loss %.4f%%", r.Sent, r.Received, 100**r.Loss))
+		if r.Scenario == "hop" {
+			row("forwarder lost", fmt.Sprintf("%d copies its socket would not take, %d datagrams too large", r.ForwarderDropped, r.ForwarderTruncated))
+		}
 		row("latency p99.9", fmt.Sprintf("%.3f ms", r.P999ms))
 		if r.DeliveryP99ms > 0 { // the receivers' kernel stamps (Linux)
 			row("delivery latency", fmt.Sprintf("p50 %.3f ms, p99 %.3f ms (send to the receiving socket's queue, without the bench's reading)",
@@ -169,7 +176,7 @@ func (r result) print(w io.Writer, asJSON bool) error {
 				who = "forwarder"
 			}
 			row(who+" pid", strconv.Itoa(r.ServerPID))
-			row(who+" CPU", fmt.Sprintf("%.2f s, %.2f ms per 1,000 packets received", r.ServerCPUSeconds, r.ServerCPUms1k))
+			row(who+" CPU", fmt.Sprintf("%.2f s, %.3f ms per 1,000 packets received", r.ServerCPUSeconds, r.ServerCPUms1k))
 		}
 	}
 	if r.ServerPID > 0 && r.Loss == nil { // media reports CPU time, not RSS
