@@ -82,7 +82,10 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 		}
 		n := st.Size()
 
-		srv := findServer(g.server, *serverPID, progress)
+		srv, err := findServer(g.server, *serverPID, progress)
+		if err != nil {
+			return result{}, err
+		}
 		accts, err := newAccounts(ctx, g.server, 2, true, progress)
 		if err != nil {
 			return result{}, err

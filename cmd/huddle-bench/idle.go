@@ -40,7 +40,10 @@ func idleFlags(fs *flag.FlagSet) runFunc {
 			users = 100
 		}
 		users = min(users, conns)
-		srv := findServer(g.server, *serverPID, progress)
+		srv, err := findServer(g.server, *serverPID, progress)
+		if err != nil {
+			return result{}, err
+		}
 		res := result{Scenario: "idle", Conns: conns, Users: users, Unit: "conns/s", ServerPID: srv.pid}
 		res.RSSStartBytes = srv.rss()
 		accts, err := newAccounts(ctx, g.server, users, true, progress)

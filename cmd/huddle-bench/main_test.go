@@ -187,6 +187,7 @@ func TestUsageErrors(t *testing.T) {
 		{"file", "--size", "0"},
 		{"file", "--size", "1TB"},
 		{"file", "--server-pid", "-1"},
+		{"media", "--server-pid", "999999999"}, // no such process
 		{"media", "--fanout", "0"},
 		{"media", "--rate", "-1"},
 		{"media", "--size", "4"},

@@ -63,7 +63,10 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err := checkConns(2*users, 0); err != nil { // a connection and a UDP socket each
 			return result{}, err
 		}
-		srv := findServer(g.server, *pid, progress)
+		srv, err := findServer(g.server, *pid, progress)
+		if err != nil {
+			return result{}, err
+		}
 		accts, err := newAccounts(ctx, g.server, users, true, progress)
 		if err != nil {
 			return result{}, err

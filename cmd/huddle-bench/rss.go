@@ -30,16 +30,21 @@ func serverPIDFlag(fs *flag.FlagSet) *int {
 }
 
 // findServer returns the process pid, or, when pid is 0, the one listening
-// on addr's port. Not finding it is no failure: the scenario says so on
-// progress and runs without the server's figures.
-func findServer(addr string, pid int, progress io.Writer) serverProc {
+// on addr's port. Not finding that one is no failure: the scenario says so
+// on progress and runs without the server's figures. A pid given that
+// names no process (where /proc tells) is a usage error.
+func findServer(addr string, pid int, progress io.Writer) (serverProc, error) {
 	if pid == 0 {
 		var err error
 		if pid, err = findServerPID(addr); err != nil {
 			progressf(progress, "not measuring the server's RSS: %v", err)
 		}
+	} else if _, err := os.Stat("/proc/self/stat"); err == nil {
+		if _, err := readCPU(strconv.Itoa(pid)); err != nil {
+			return serverProc{}, usagef("--server-pid %d: no such process (%v)", pid, err)
+		}
 	}
-	return serverProc{pid: pid, progress: progress}
+	return serverProc{pid: pid, progress: progress}, nil
 }
 
 // rss returns the server's resident set size, 0 when it cannot be read.
