@@ -3,7 +3,7 @@
 # udplimit's loopback ceiling, then huddle-bench media at full rate for 1, 10
 # and 100 meetings, then each combination again paced at half of the peak it
 # just reached (the load at which the p99 goal is judged), and that load once
-# more through huddle-bench hop, a bare forwarder thread on the relay's vCPU
+# more through huddle-bench hop, a bare forwarder process on the relay's vCPU
 # instead of huddled: the latency floor the machine itself gives the same
 # two loopback hops. Prints one line per run: the tool's output, or the
 # bench's figures: its end-to-end delivery latency and the relay's own (read

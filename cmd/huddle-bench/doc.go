@@ -15,7 +15,7 @@
 //	mixed    one group's members sending, reading history, typing and asking user.get at random (requests/s)
 //	file     one file uploaded and downloaded over the data channel (MiB/s, server RSS), next to plain net/http
 //	media    RTP through the relay to unicast subscribers (packets/s, send→receive latency, the relay's own)
-//	hop      media's load through a bare forwarder thread, no server (Linux): the latency floor under the relay
+//	hop      media's load through a bare forwarder process, no server (Linux): the latency floor under the relay
 //
 // It registers its own users (bench_<random>_<n>); it never reads or changes
 // anyone else's. It owns only load generation and measurement: it must not

@@ -60,8 +60,12 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 	knownSum := fs.Bool("known-sum", false, "give Huddle's upload the file's SHA-256 (client.UploadFileSum), as huddle file send finds it for a file it sent before: no pass over the file before the first byte")
 	serverPID := serverPIDFlag(fs)
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
-		if (*path == "" && size <= 0) || *serverPID < 0 || *reps < 1 {
-			return result{}, usagef("--size and --reps must be positive, --server-pid not negative")
+		if (*path == "" && size <= 0) || *reps < 1 {
+			return result{}, usagef("--size and --reps must be positive")
+		}
+		srv, err := findServer(g.server, *serverPID, progress) // before a 1 GiB file is written
+		if err != nil {
+			return result{}, err
 		}
 		dir, err := os.MkdirTemp("", "huddle-bench-file-")
 		if err != nil {
@@ -82,10 +86,6 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 		}
 		n := st.Size()
 
-		srv, err := findServer(g.server, *serverPID, progress)
-		if err != nil {
-			return result{}, err
-		}
 		accts, err := newAccounts(ctx, g.server, 2, true, progress)
 		if err != nil {
 			return result{}, err

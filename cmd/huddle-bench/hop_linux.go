@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -188,34 +189,10 @@ func forwarderMain(spec string) int {
 	defer unix.Close(fd)
 	fmt.Println(port)
 	in := bufio.NewReader(os.Stdin)
-	routes := map[uint16][]unix.RawSockaddrInet4{}
-	for {
-		line, err := in.ReadString('\n')
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "routes:", err)
-			return 1
-		}
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			break
-		}
-		ports := make([]uint16, len(fields))
-		for i, s := range fields {
-			p, err := strconv.ParseUint(s, 10, 16)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "route %q: %v\n", line, err)
-				return 1
-			}
-			ports[i] = uint16(p)
-		}
-		for _, p := range ports[1:] {
-			var sa unix.RawSockaddrInet4
-			sa.Family = unix.AF_INET
-			sa.Addr = [4]byte{127, 0, 0, 1}
-			b := (*[2]byte)(unsafe.Pointer(&sa.Port))
-			b[0], b[1] = byte(p>>8), byte(p)
-			routes[ports[0]] = append(routes[ports[0]], sa)
-		}
+	routes, err := readRoutes(in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	done := make(chan struct{})
 	go func() {
@@ -230,6 +207,41 @@ func forwarderMain(spec string) int {
 		return 1
 	}
 	return 0
+}
+
+// readRoutes reads route lines up to an empty one: the addresses on
+// 127.0.0.1 to send to, by the source port as a sockaddr holds it.
+func readRoutes(in *bufio.Reader) (map[uint16][]unix.RawSockaddrInet4, error) {
+	routes := map[uint16][]unix.RawSockaddrInet4{}
+	for {
+		line, err := in.ReadString('\n')
+		if err != nil {
+			return nil, fmt.Errorf("routes: %w", err)
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			return routes, nil
+		}
+		ports := make([]uint16, len(fields))
+		for i, s := range fields {
+			p, err := strconv.ParseUint(s, 10, 16)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: %w", line, err)
+			}
+			ports[i] = netPort(uint16(p))
+		}
+		for _, p := range ports[1:] {
+			routes[ports[0]] = append(routes[ports[0]], unix.RawSockaddrInet4{
+				Family: unix.AF_INET, Port: p, Addr: [4]byte{127, 0, 0, 1}})
+		}
+	}
+}
+
+// netPort is port as a sockaddr holds it: its bytes in network order.
+func netPort(port uint16) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], port)
+	return binary.NativeEndian.Uint16(b[:])
 }
 
 // cpuList names the CPUs of set, e.g. "0 1".
@@ -370,8 +382,7 @@ func forward(fd, size int, routes map[uint16][]unix.RawSockaddrInet4, done <-cha
 				truncated++
 				continue
 			}
-			p := (*[2]byte)(unsafe.Pointer(&names[i].Port))
-			to := routes[uint16(p[0])<<8|uint16(p[1])]
+			to := routes[names[i].Port]
 			for k := range to {
 				if nout == len(out) {
 					if err := flush(); err != nil {

@@ -33,8 +33,8 @@ func idleFlags(fs *flag.FlagSet) runFunc {
 		if err := checkConns(conns, users); err != nil {
 			return result{}, err
 		}
-		if *steps < 2 || *steps > conns || *pause < 0 || *hold < 0 || *serverPID < 0 {
-			return result{}, usagef("--steps must be 2 to --conns; --pause, --hold and --server-pid not negative")
+		if *steps < 2 || *steps > conns || *pause < 0 || *hold < 0 {
+			return result{}, usagef("--steps must be 2 to --conns; --pause and --hold not negative")
 		}
 		if users == 0 {
 			users = 100

@@ -62,7 +62,7 @@ var scenarios = map[string]scenario{
 	"mixed":   {"private and group messages, history, typing and user.get, drawn at random", mixedFlags},
 	"file":    {"one file up and down the data channel, next to plain net/http", fileFlags},
 	"media":   {"RTP through the relay, one publisher and K subscribers per meeting", mediaFlags},
-	"hop":     {"the media load through a bare forwarder thread, no server: the latency floor", hopFlags},
+	"hop":     {"the media load through a bare forwarder process, no server: the latency floor", hopFlags},
 }
 
 // exitInterrupted is the exit status of a run cut short by SIGINT or

@@ -188,6 +188,10 @@ func TestUsageErrors(t *testing.T) {
 		{"file", "--size", "1TB"},
 		{"file", "--server-pid", "-1"},
 		{"media", "--server-pid", "999999999"}, // no such process
+		{"media", "--server-pid", "-1"},
+		{"idle", "--conns", "10", "--steps", "2", "--server-pid", "-1"},
+		{"media", "--fanout", "100001"},
+		{"hop", "--meetings", "100001"},
 		{"media", "--fanout", "0"},
 		{"media", "--rate", "-1"},
 		{"media", "--size", "4"},

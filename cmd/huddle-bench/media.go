@@ -52,9 +52,6 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err := l.check(); err != nil {
 			return result{}, err
 		}
-		if *pid < 0 {
-			return result{}, usagef("--server-pid must not be negative")
-		}
 		metrics, err := newRelayMetrics(*metricsURL)
 		if err != nil {
 			return result{}, err

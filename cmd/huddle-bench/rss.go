@@ -31,9 +31,12 @@ func serverPIDFlag(fs *flag.FlagSet) *int {
 
 // findServer returns the process pid, or, when pid is 0, the one listening
 // on addr's port. Not finding that one is no failure: the scenario says so
-// on progress and runs without the server's figures. A pid given that
-// names no process (where /proc tells) is a usage error.
+// on progress and runs without the server's figures. A negative pid, or one
+// that names no process (where /proc tells), is a usage error.
 func findServer(addr string, pid int, progress io.Writer) (serverProc, error) {
+	if pid < 0 {
+		return serverProc{}, usagef("--server-pid must not be negative")
+	}
 	if pid == 0 {
 		var err error
 		if pid, err = findServerPID(addr); err != nil {
