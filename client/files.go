@@ -2,8 +2,12 @@ package client
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"net/http"
@@ -47,8 +51,9 @@ func (c *Client) FileDownload(ctx context.Context, id string) (protocol.FileDown
 // told the bytes the server has: first where each attempt starts (above 0
 // when it resumes), then as they go, from the goroutine moving them.
 //
-// Before the first byte goes, the whole file is read for its SHA-256, which
-// file.upload declares; UploadFileSum skips that for a caller who knows it.
+// The file's SHA-256 is computed as its bytes go and sent after the last
+// one (protocol.FileUploadReply), so the file is read once. UploadFileSum
+// declares a sum the caller knows instead.
 func (c *Client) UploadFile(ctx context.Context, to protocol.Conversation, path string, progress func(done, total int64)) (protocol.FileInfo, error) {
 	return c.UploadFileSum(ctx, to, path, "", progress)
 }
@@ -56,7 +61,9 @@ func (c *Client) UploadFile(ctx context.Context, to protocol.Conversation, path 
 // UploadFileSum is UploadFile for a file whose hex SHA-256 the caller has
 // from HashFile; an empty sum means it has none. A sum that is not the
 // file's costs the whole upload: the server refuses the bytes after the
-// last one with a bad_request error, and nothing is stored.
+// last one with a bad_request error, and nothing is stored. Declared, the
+// sum makes the same file sent again just after it was stored the stored
+// file, not a second share.
 func (c *Client) UploadFileSum(ctx context.Context, to protocol.Conversation, path, sum string, progress func(done, total int64)) (protocol.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -70,21 +77,69 @@ func (c *Client) UploadFileSum(ctx context.Context, to protocol.Conversation, pa
 	if !st.Mode().IsRegular() {
 		return protocol.FileInfo{}, fmt.Errorf("%s is not a regular file", path)
 	}
-	size := st.Size()
-	if sum == "" {
-		if sum, size, err = hashAll(ctx, f); err != nil {
+	u := &upload{c: c, f: f, progress: progress, ask: protocol.FileUpload{Conversation: to,
+		Name: filepath.Base(path), Size: st.Size(), SHA256: sum, Type: fileType(path)}}
+	for fresh := false; ; fresh = true {
+		if sum == "" {
+			u.sum = &fileSum{f: f, h: sha256.New()}
+		}
+		if u.reply, err = c.FileUpload(ctx, u.ask); err != nil {
 			return protocol.FileInfo{}, err
 		}
-		if size != st.Size() {
-			return protocol.FileInfo{}, fmt.Errorf("%s changed while it was read", path)
+		resumed := u.reply.Offset > 0
+		info, err := u.run(ctx)
+		if u.sum != nil && resumed && !fresh && errors.Is(err, errSumMismatch) {
+			// What an earlier run sent is not this file's start (the file
+			// changed since): the server dropped it; send it all anew.
+			continue
 		}
+		if err == nil && u.sum != nil && u.sum.at != st.Size() {
+			err = fmt.Errorf("%s changed while it was sent", path)
+		}
+		return info, err
 	}
-	u := &upload{c: c, f: f, progress: progress, ask: protocol.FileUpload{Conversation: to,
-		Name: filepath.Base(path), Size: size, SHA256: sum, Type: fileType(path)}}
-	if u.reply, err = c.FileUpload(ctx, u.ask); err != nil {
-		return protocol.FileInfo{}, err
+}
+
+// errSumMismatch is the server's answer to bytes whose SHA-256 is not the
+// one declared or given: the upload is discarded.
+var errSumMismatch = errors.New("the sha256 of the bytes is not the one given")
+
+// fileSum is the SHA-256 of a file as an upload sends it, for the
+// Repr-Digest of its last PATCH: each byte hashed once and in order,
+// however the PATCHes that carry them are cut and retried.
+type fileSum struct {
+	f  *os.File
+	h  hash.Hash
+	at int64 // bytes [0, at) are hashed
+}
+
+// catchUp hashes the bytes before offset that were not sent by this
+// upload: the start of one resumed from an earlier run, which the server
+// has.
+func (s *fileSum) catchUp(ctx context.Context, offset int64) error {
+	if offset <= s.at {
+		return nil
 	}
-	return u.run(ctx)
+	buf := make([]byte, hashBuffer)
+	n, err := io.CopyBuffer(s.h, ctxReader{ctx, io.NewSectionReader(s.f, s.at, offset-s.at)}, buf)
+	s.at += n
+	if err == nil && s.at < offset {
+		err = fmt.Errorf("%s changed while it was sent", s.f.Name())
+	}
+	return err
+}
+
+// sent hashes p, the file's bytes from off on, where they go past at.
+func (s *fileSum) sent(off int64, p []byte) {
+	if end := off + int64(len(p)); off <= s.at && end > s.at {
+		s.h.Write(p[s.at-off:])
+		s.at = end
+	}
+}
+
+// reprDigest is the Repr-Digest field value (RFC 9530) of what is hashed.
+func (s *fileSum) reprDigest() string {
+	return "sha-256=:" + base64.StdEncoding.EncodeToString(s.h.Sum(nil)) + ":"
 }
 
 // fileType guesses a media type from the name's extension.
@@ -116,6 +171,7 @@ type upload struct {
 	ask      protocol.FileUpload
 	reply    protocol.FileUploadReply
 	progress func(done, total int64)
+	sum      *fileSum // the file's, as it goes; nil when ask declares it
 }
 
 // run PATCHes from the reply's offset until the server has the whole file.
@@ -173,20 +229,38 @@ func (u *upload) patch(ctx context.Context, offset int64) (*protocol.FileInfo, i
 	defer g.stop()
 	n := u.ask.Size - offset
 	m := &meter{r: io.NewSectionReader(u.f, offset, n), done: offset, total: u.ask.Size, progress: u.progress, guard: g}
-	defer m.close()
+	defer m.close() // a body the transport still reads no longer hashes
 	var body io.Reader = m
+	header := map[string]string{
+		"Upload-Offset": strconv.FormatInt(offset, 10),
+		"Content-Type":  "application/offset+octet-stream",
+	}
+	var trailer http.Header
+	size := n
+	if u.sum != nil {
+		if err := u.sum.catchUp(ctx, offset); err != nil {
+			return nil, 0, err
+		}
+		if n > 0 {
+			// Sent chunked, with the digest as a trailer once the last
+			// byte has been read and hashed.
+			trailer = http.Header{"Repr-Digest": nil}
+			m.sum, m.trailer, size = u.sum, trailer, -1
+		} else {
+			header["Repr-Digest"] = u.sum.reprDigest()
+		}
+	}
 	if n == 0 {
 		body = http.NoBody // the empty rest of a file still needs its PATCH
 	}
-	resp, err := u.c.do(ctx, http.MethodPatch, u.reply.URL, u.reply.Token, body, n, map[string]string{
-		"Upload-Offset": strconv.FormatInt(offset, 10),
-		"Content-Type":  "application/offset+octet-stream",
-	}, g)
+	resp, err := u.c.do(ctx, http.MethodPatch, u.reply.URL, u.reply.Token, body, size, header, trailer, g)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer drain(resp)
 	switch resp.StatusCode {
+	case http.StatusUnprocessableEntity:
+		return nil, 0, fmt.Errorf("%w: %w", errSumMismatch, httpError(resp))
 	case http.StatusCreated:
 		var info protocol.FileInfo
 		if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
@@ -221,7 +295,7 @@ func (u *upload) resume(ctx context.Context) (int64, error) {
 func (u *upload) head(ctx context.Context) (int64, error) {
 	g := u.c.guard(ctx)
 	defer g.stop()
-	resp, err := u.c.do(ctx, http.MethodHead, u.reply.URL, u.reply.Token, nil, 0, nil, g)
+	resp, err := u.c.do(ctx, http.MethodHead, u.reply.URL, u.reply.Token, nil, 0, nil, nil, g)
 	if err != nil {
 		return 0, err
 	}

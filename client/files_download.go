@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"huddle/internal/pipehash"
 	"huddle/internal/writeback"
 	"huddle/protocol"
 )
@@ -156,7 +157,7 @@ func (dl *download) get(ctx context.Context) error {
 	}
 	g := dl.c.guard(ctx)
 	defer g.stop()
-	resp, err := dl.c.do(ctx, http.MethodGet, dl.d.URL, dl.d.Token, nil, 0, header, g)
+	resp, err := dl.c.do(ctx, http.MethodGet, dl.d.URL, dl.d.Token, nil, 0, header, nil, g)
 	if err != nil {
 		return err
 	}
@@ -204,14 +205,14 @@ func isWriteError(err error, f *os.File) bool {
 }
 
 // copy appends what r reads to the .part: written (and handed to
-// write-back) on this goroutine, hashed on pipeHash's.
+// write-back) on this goroutine, hashed on a pipehash.Pipe's.
 func (dl *download) copy(r io.Reader) (int64, error) {
 	wb := writeback.New(dl.f, dl.have, true)
-	p := newPipeHash(dl.h, defaultTransferBuffer)
+	p := pipehash.New(dl.h, defaultTransferBuffer)
 	var n int64
 	var err error
 	for err == nil {
-		b := p.buffer()
+		b := p.Buffer()
 		var k int
 		k, err = r.Read(b)
 		if k > 0 {
@@ -222,9 +223,9 @@ func (dl *download) copy(r io.Reader) (int64, error) {
 			wb.Wrote(k)
 			n += int64(k)
 		}
-		p.sum(b[:k]) // what is in the file, hashed
+		p.Sum(b[:k]) // what is in the file, hashed
 	}
-	p.close()
+	p.Close()
 	if werr := wb.Close(); werr != nil && (err == nil || err == io.EOF) {
 		err = &os.PathError{Op: "write back", Path: dl.f.Name(), Err: werr} // a write error: not retried
 	}

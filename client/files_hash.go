@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
-	"sync"
+
+	"huddle/internal/pipehash"
 )
 
 // hashBuffer is the size of the reads that hash a file: 1 MiB reads cost a
@@ -29,75 +29,32 @@ func HashFile(ctx context.Context, path string) (string, int64, error) {
 }
 
 // hashAll reads f from its start to its end and hashes it, the reads on
-// this goroutine and the hashing on pipeHash's, so that the copy out of the
+// this goroutine and the hashing on a pipehash.Pipe's, so that the copy out of the
 // page cache (or the disk) overlaps the hashing, which alone runs about as
 // fast as one core allows (1.3 GiB/s with SHA-NI).
 func hashAll(ctx context.Context, f *os.File) (string, int64, error) {
 	readAhead(f)
 	h := sha256.New()
-	p := newPipeHash(h, hashBuffer)
+	p := pipehash.New(h, hashBuffer)
 	var size int64
 	var err error
 	for err == nil {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		b := p.buffer()
+		b := p.Buffer()
 		var n int
 		n, err = io.ReadFull(f, b)
-		p.sum(b[:n])
+		p.Sum(b[:n])
 		size += int64(n)
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			err = nil
 			break
 		}
 	}
-	p.close()
+	p.Close()
 	if err != nil {
 		return "", size, fmt.Errorf("read %s: %w", f.Name(), err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), size, nil
-}
-
-// hashBuffers is how many buffers a pipeHash goes round with: one being
-// hashed, one being filled, one spare.
-const hashBuffers = 3
-
-// pipeHash hashes bytes on a goroutine of its own while the next ones are
-// read (and, for a download, written): the SHA-256 of a download was half
-// of its goroutine's CPU time, which moved the bytes at the speed of the
-// two in series. Buffers go round: buffer, then sum (hashed, then free
-// again); close waits until everything handed to sum is hashed.
-type pipeHash struct {
-	h    hash.Hash
-	free chan []byte
-	full chan []byte
-	wg   sync.WaitGroup
-}
-
-func newPipeHash(h hash.Hash, size int) *pipeHash {
-	p := &pipeHash{h: h, free: make(chan []byte, hashBuffers), full: make(chan []byte, hashBuffers)}
-	for range hashBuffers {
-		p.free <- make([]byte, size)
-	}
-	p.wg.Go(func() {
-		for b := range p.full {
-			p.h.Write(b)
-			p.free <- b[:cap(b)] // never blocks: free holds every buffer
-		}
-	})
-	return p
-}
-
-// buffer returns a free buffer, waiting for the hash to release one.
-func (p *pipeHash) buffer() []byte { return <-p.free }
-
-// sum hands b, a buffer from buffer (empty or not), to the hash.
-func (p *pipeHash) sum(b []byte) { p.full <- b }
-
-// close waits until every byte handed to sum is hashed; h is then the
-// caller's again.
-func (p *pipeHash) close() {
-	close(p.full)
-	p.wg.Wait()
 }

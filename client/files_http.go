@@ -53,7 +53,7 @@ func isTransient(err error) bool {
 // when guard is not poked for the stall timeout (its meters poke it while
 // bytes move). A network failure comes back transient; any response is
 // the caller's to read and close.
-func (c *Client) do(ctx context.Context, method, rawURL, token string, body io.Reader, size int64, header map[string]string, guard *stallGuard) (*http.Response, error) {
+func (c *Client) do(ctx context.Context, method, rawURL, token string, body io.Reader, size int64, header map[string]string, trailer http.Header, guard *stallGuard) (*http.Response, error) {
 	u, err := c.dataURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -62,7 +62,8 @@ func (c *Client) do(ctx context.Context, method, rawURL, token string, body io.R
 	if err != nil {
 		return nil, err
 	}
-	req.ContentLength = size
+	req.ContentLength = size // -1: chunked, as a trailer needs
+	req.Trailer = trailer
 	req.Header.Set("Authorization", "Bearer "+token)
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -183,6 +184,8 @@ type meter struct {
 	progress func(done, total int64)
 	guard    *stallGuard
 	closed   bool
+	sum      *fileSum    // hashes what is read, when not nil
+	trailer  http.Header // gets sum's Repr-Digest at the end
 }
 
 func (m *meter) Read(p []byte) (int, error) {
@@ -193,11 +196,17 @@ func (m *meter) Read(p []byte) (int, error) {
 	}
 	n, err := m.r.Read(p)
 	if n > 0 {
+		if m.sum != nil {
+			m.sum.sent(m.done, p[:n])
+		}
 		m.done += int64(n)
 		m.guard.poke()
 		if m.progress != nil {
 			m.progress(m.done, m.total)
 		}
+	}
+	if err == io.EOF && m.trailer != nil {
+		m.trailer.Set("Repr-Digest", m.sum.reprDigest())
 	}
 	if err == io.EOF {
 		// All sent: waiting for the reply is the header timeout's job,

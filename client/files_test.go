@@ -237,29 +237,72 @@ func patchRaw(t *testing.T, up protocol.FileUploadReply, offset int64, body []by
 	}
 }
 
+// TestUploadResumes: an upload an earlier run left unfinished goes on
+// from the bytes the server has, whether it declared its sum (UploadFileSum)
+// or gives it at the end (UploadFile, which hashes the part it does not send).
 func TestUploadResumes(t *testing.T) {
 	addr := startFileServer(t)
 	alice, bob := newUser(t, addr, "alice"), newUser(t, addr, "bob")
 	data := randomBytes(1 << 20)
 	path := writeTemp(t, "big.bin", data)
+	for _, declared := range []bool{false, true} {
+		ask := protocol.FileUpload{Conversation: UserChat("bob"), Name: "big.bin", Size: int64(len(data)), Type: fileType(path)}
+		if declared {
+			ask.SHA256 = sum(data)
+		}
+		first, err := alice.FileUpload(testCtx(t), ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		patchRaw(t, first, 0, data[:300_000])
+
+		var p progressLog
+		info, err := alice.UploadFileSum(testCtx(t), UserChat("bob"), path, ask.SHA256, p.record)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.File != first.File || info.SHA256 != sum(data) || p.at(t, 0) != [2]int64{300_000, int64(len(data))} {
+			t.Fatalf("declared %v: resumed upload %+v from %v; want file %s from 300000", declared, info, p.at(t, 0), first.File)
+		}
+		got, err := bob.DownloadFile(testCtx(t), info.File, filepath.Join(t.TempDir(), "big.bin"), nil)
+		if err != nil || got.SHA256 != sum(data) {
+			t.Fatalf("declared %v: download %+v, %v", declared, got, err)
+		}
+	}
+}
+
+// TestUploadResumeOfOtherBytes: when what an earlier run sent is not the
+// start of the file now (it changed in between, same name and size), the
+// server refuses the whole and UploadFile sends the file anew, once.
+func TestUploadResumeOfOtherBytes(t *testing.T) {
+	addr := startFileServer(t)
+	alice, bob := newUser(t, addr, "alice"), newUser(t, addr, "bob")
+	data := randomBytes(1 << 20)
+	path := writeTemp(t, "big.bin", data)
 	first, err := alice.FileUpload(testCtx(t), protocol.FileUpload{Conversation: UserChat("bob"), Name: "big.bin",
-		Size: int64(len(data)), SHA256: sum(data), Type: fileType(path)})
+		Size: int64(len(data)), Type: fileType(path)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	patchRaw(t, first, 0, data[:300_000])
+	patchRaw(t, first, 0, randomBytes(300_000)) // the file's start as it was
 
 	var p progressLog
 	info, err := alice.UploadFile(testCtx(t), UserChat("bob"), path, p.record)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.File != first.File || p.at(t, 0) != [2]int64{300_000, int64(len(data))} {
-		t.Fatalf("resumed upload %+v from %v; want file %s from 300000", info, p.at(t, 0), first.File)
+	if info.File == first.File || info.SHA256 != sum(data) {
+		t.Fatalf("upload after a stale start: %+v; want a new file (not %s) of sha256 %s", info, first.File, sum(data))
+	}
+	if p.at(t, 0) != [2]int64{300_000, int64(len(data))} || p.at(t, -1) != [2]int64{int64(len(data)), int64(len(data))} {
+		t.Fatalf("progress %v … %v: want the resume from 300000, then the whole file", p.at(t, 0), p.at(t, -1))
 	}
 	got, err := bob.DownloadFile(testCtx(t), info.File, filepath.Join(t.TempDir(), "big.bin"), nil)
 	if err != nil || got.SHA256 != sum(data) {
 		t.Fatalf("download %+v, %v", got, err)
+	}
+	if files, err := bob.FileList(testCtx(t), protocol.FileList{Limit: 10}); err != nil || len(files) != 1 {
+		t.Fatalf("bob has %+v, %v; want the one file", files, err)
 	}
 }
 

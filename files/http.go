@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"huddle/internal/pipehash"
 	"huddle/internal/writeback"
 	"huddle/protocol"
 	"huddle/storage"
@@ -25,7 +27,17 @@ import (
 //
 //	HEAD  /files/ID   Authorization: Bearer UPLOAD-TOKEN → Upload-Offset, Upload-Length
 //	PATCH /files/ID   Authorization: Bearer UPLOAD-TOKEN, Upload-Offset: N, body: bytes N…
+//	                  [Repr-Digest: sha-256=:BASE64:, as a header or a trailer]
 //	GET   /files/ID   Authorization: Bearer DOWNLOAD-TOKEN, Range welcome
+//
+// A file.upload that declares no sha256 gets it with the bytes: the
+// client hashes as it sends and puts the whole file's SHA-256 in a
+// Repr-Digest field (RFC 9530) of a PATCH, most simply as the trailer of
+// the one that ends the upload, which saves the pass over the file that
+// declaring it first costs. The upload completes when the last byte has
+// come and the digest is known; a last PATCH without one is answered 204
+// with Upload-Offset at the end, and an empty PATCH carrying the digest
+// finishes it.
 //
 // Errors are JSON: {"error": {"code": "...", "message": "..."}}.
 
@@ -195,11 +207,17 @@ func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) *httpError
 		s.discard(u)
 		return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "%d bytes sent past the declared size %d; upload discarded", r.ContentLength-(u.file.Size-offset), u.file.Size)
 	}
+	if e := s.digest(r.Header, u); e != nil {
+		return e
+	}
 	if e := s.appendBody(r, u, p); e != nil {
 		return e
 	}
+	if e := s.digest(r.Trailer, u); e != nil {
+		return e
+	}
 	s.mu.Lock()
-	done := u.offset == u.file.Size
+	done := u.offset == u.file.Size && u.sum() != ""
 	s.mu.Unlock()
 	if !done {
 		w.Header().Set("Upload-Offset", strconv.FormatInt(u.offset, 10))
@@ -219,6 +237,47 @@ func created(w http.ResponseWriter, f storage.File) *httpError {
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(Info(f))
 	return nil
+}
+
+// digest takes the whole file's SHA-256 from a Repr-Digest field of h, if
+// there is one. It must agree with what file.upload declared or an earlier
+// PATCH gave.
+func (s *Service) digest(h http.Header, u *upload) *httpError {
+	v := h.Values("Repr-Digest")
+	if len(v) == 0 {
+		return nil
+	}
+	sum, err := parseReprDigest(strings.Join(v, ","))
+	if err != nil {
+		return errf(http.StatusBadRequest, protocol.CodeBadRequest, "Repr-Digest: %v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if have := u.sum(); have != "" && have != sum {
+		return errf(http.StatusBadRequest, protocol.CodeBadRequest, "Repr-Digest says sha256 %s, but the upload is of %s", sum, have)
+	}
+	u.digest = sum
+	return nil
+}
+
+// parseReprDigest returns the lower-case hex sha-256 of a Repr-Digest
+// field value (RFC 9530: a dictionary of algorithm=:base64:), other
+// algorithms ignored.
+func parseReprDigest(v string) (string, error) {
+	for _, member := range strings.Split(v, ",") {
+		alg, val, ok := strings.Cut(strings.TrimSpace(member), "=")
+		if !ok || !strings.EqualFold(alg, "sha-256") {
+			continue
+		}
+		b64, ok := strings.CutPrefix(val, ":")
+		if b64, ok2 := strings.CutSuffix(b64, ":"); ok && ok2 {
+			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) == sha256.Size {
+				return hex.EncodeToString(raw), nil
+			}
+		}
+		return "", errors.New("sha-256 must be :base64: of 32 bytes")
+	}
+	return "", errors.New("no sha-256 in it")
 }
 
 // takeOver makes the request the upload's active PATCH. One that is still
@@ -291,11 +350,14 @@ func (s *Service) appendBody(r *http.Request, u *upload, p *patch) *httpError {
 	return e
 }
 
-// copyBody is appendBody's loop: from the body onto tmp and the hash.
+// copyBody is appendBody's loop: from the body onto tmp on this
+// goroutine, into the hash on a pipehash.Pipe's, so that hashing overlaps
+// the copy.
 func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, wb *writeback.File) *httpError {
 	remaining := u.file.Size - u.offset
 	body := io.LimitReader(r.Body, remaining+1) // one byte more reveals an overlong body
-	buf := make([]byte, copyBuffer)
+	hp := pipehash.New(u.hash, copyBuffer)
+	defer hp.Close() // the hash has seen every byte in tmp before the request ends
 	for {
 		s.mu.Lock()
 		cut := p.cut
@@ -306,6 +368,7 @@ func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, w
 		if cut {
 			return errf(http.StatusConflict, protocol.CodeConflict, "a newer request took over this upload")
 		}
+		buf := hp.Buffer()
 		n, rerr := body.Read(buf)
 		if int64(n) > remaining {
 			s.discard(u)
@@ -319,13 +382,13 @@ func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, w
 				s.log.Error("files: write upload", "file", u.file.ID, "err", err)
 				return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now")
 			}
-			u.hash.Write(buf[:n])
 			remaining -= int64(n)
 			s.mu.Lock()
 			u.offset += int64(n)
 			s.mu.Unlock()
 			wb.Wrote(n)
 		}
+		hp.Sum(buf[:n])
 		switch {
 		case rerr == nil:
 		case errors.Is(rerr, io.EOF):
@@ -351,9 +414,16 @@ func (s *Service) discard(u *upload) {
 // content-addressed store (where identical content is kept once), then the
 // database record, then the pushes.
 func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpError) {
-	if got := hex.EncodeToString(u.hash.Sum(nil)); got != u.file.SHA256 {
+	got := hex.EncodeToString(u.hash.Sum(nil))
+	s.mu.Lock()
+	want := u.sum()
+	if got == want {
+		u.file.SHA256 = want
+	}
+	s.mu.Unlock()
+	if got != want {
 		s.discard(u)
-		return storage.File{}, errf(http.StatusUnprocessableEntity, protocol.CodeBadRequest, "sha256 of the bytes is %s, not the declared %s; upload discarded", got, u.file.SHA256)
+		return storage.File{}, errf(http.StatusUnprocessableEntity, protocol.CodeBadRequest, "sha256 of the bytes is %s, not the declared %s; upload discarded", got, want)
 	}
 	if err := s.keep(u); err != nil {
 		s.log.Error("files: store upload", "file", u.file.ID, "err", err)

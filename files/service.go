@@ -55,15 +55,27 @@ type Service struct {
 // upload is an unfinished upload. Its bytes so far are in tmp, hashed as
 // they arrived; one PATCH at a time appends to it.
 type upload struct {
-	file    storage.File
-	key     string // who sends what to whom: a repeated file.upload finds it
-	tmp     string
-	offset  int64
-	hash    hash.Hash
+	file   storage.File
+	key    string // who sends what to whom: a repeated file.upload finds it
+	tmp    string
+	offset int64
+	hash   hash.Hash
+	// digest is the sha256 a PATCH gave (Repr-Digest) for an upload
+	// whose file.upload declared none (file.SHA256 "", until finish).
+	digest  string
 	touched time.Time
 	// active is the PATCH appending now, nil when none; a newer PATCH
 	// takes over from it (its client is most likely gone).
 	active *patch
+}
+
+// sum is the hex SHA-256 the bytes must have: declared by file.upload or
+// given since by a PATCH; "" while unknown. Guarded by Service.mu.
+func (u *upload) sum() string {
+	if u.file.SHA256 != "" {
+		return u.file.SHA256
+	}
+	return u.digest
 }
 
 // patch is one PATCH request appending to an upload.
@@ -236,7 +248,9 @@ func (s *Service) Upload(ctx context.Context, sender string, in protocol.FileUpl
 	defer s.mu.Unlock()
 	now := s.now()
 	for id, f := range s.recent {
-		if f.key == key && now.Sub(f.at) <= s.cfg.FinishedTTL {
+		// Without a sha256 the same name and size may well be other bytes:
+		// only an upload that declared its sum is known to be stored.
+		if in.SHA256 != "" && f.key == key && now.Sub(f.at) <= s.cfg.FinishedTTL {
 			// Stored a moment ago: the client missed the last answer. Past
 			// files.finished_ttl the same file again is a new share.
 			token, expires, err := s.grantLocked(sender, id, true)

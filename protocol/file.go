@@ -23,12 +23,18 @@ const (
 // with where and how to upload its bytes over HTTP. Asking again for the
 // same file (same recipient, name, size and sha256) while an earlier upload
 // of it is unfinished returns that upload, with the bytes the server has.
+//
+// SHA256 may be left out: the client then gives it with the bytes (a
+// Repr-Digest field of a PATCH, see FileUploadReply) and need not read the
+// file once before sending it. An upload that declared its sum is known to
+// be the same file when asked for again after it was stored (the answer is
+// the stored file); one without is a new share.
 type FileUpload struct {
 	Conversation
 	Name   string `json:"name"`
 	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`         // lower-case hex
-	Type   string `json:"type,omitempty"` // a media type; default application/octet-stream
+	SHA256 string `json:"sha256,omitempty"` // lower-case hex; "" to give it at the end
+	Type   string `json:"type,omitempty"`   // a media type; default application/octet-stream
 }
 
 // Validate implements the payload check run by DecodeData.
@@ -42,8 +48,10 @@ func (f *FileUpload) Validate() error {
 	if f.Size < 0 {
 		return Errorf(CodeBadRequest, "size must not be negative")
 	}
-	if err := CheckSHA256(f.SHA256); err != nil {
-		return err
+	if f.SHA256 != "" {
+		if err := CheckSHA256(f.SHA256); err != nil {
+			return err
+		}
 	}
 	if f.Type == "" {
 		f.Type = "application/octet-stream"
@@ -105,7 +113,10 @@ func CheckSHA256(s string) error {
 // "Authorization: Bearer TOKEN" and "Upload-Offset: Offset", sending the
 // bytes from Offset on (HEAD URL tells the offset again, after an
 // interruption). The upload is complete when Size bytes have arrived and
-// their SHA-256 matched.
+// their SHA-256 matched the one declared, or, for a FileUpload without
+// one, the one a PATCH gave as "Repr-Digest: sha-256=:BASE64:" (RFC
+// 9530), a header or a trailer; until it has, a PATCH that sent the last
+// byte is answered 204 with Upload-Offset at the end.
 type FileUploadReply struct {
 	File    string    `json:"file"`
 	URL     string    `json:"url"`

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -523,4 +524,116 @@ func TestFileSentAgain(t *testing.T) {
 	if len(list.Files) != 2 {
 		t.Fatalf("kurt has %d files, want 2", len(list.Files))
 	}
+}
+
+// patchDigest sends body to an upload at offset with the file's sha256 as
+// a Repr-Digest header, or, with asTrailer, chunked with it as a trailer.
+func patchDigest(t *testing.T, up protocol.FileUploadReply, offset int64, body []byte, digest string, asTrailer bool) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPatch, up.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
+	if asTrailer {
+		req.ContentLength = -1
+		req.Trailer = http.Header{"Repr-Digest": {digest}}
+	} else {
+		req.Header.Set("Repr-Digest", digest)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PATCH: %v", err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// reprDigest is the Repr-Digest value of data's sha256 (RFC 9530).
+func reprDigest(data []byte) string {
+	s := sha256.Sum256(data)
+	return "sha-256=:" + base64.StdEncoding.EncodeToString(s[:]) + ":"
+}
+
+// TestFileDigestAtTheEnd: a file.upload without a sha256 gets it from a
+// PATCH's Repr-Digest, as a trailer or a header, on the last PATCH or on
+// an empty one after it; the record has it, and the bytes must match it.
+// Without a declared sum the same file asked for again is a new share.
+func TestFileDigestAtTheEnd(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		a, _ := e.newUser("dora")
+		b, _ := e.newUser("emil")
+		to := protocol.Conversation{User: "emil"}
+		ask := func(name string, data []byte) protocol.FileUploadReply {
+			var up protocol.FileUploadReply
+			call(t, a, protocol.TypeFileUpload, protocol.FileUpload{Conversation: to, Name: name, Size: int64(len(data))}, &up)
+			return up
+		}
+		stored := func(what string, resp *http.Response, data []byte) protocol.FileInfo {
+			t.Helper()
+			wantStatus(t, what, resp, http.StatusCreated)
+			var info protocol.FileInfo
+			if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || info.SHA256 != sum(data) || info.Size != int64(len(data)) {
+				t.Fatalf("%s: stored %+v (%v); want sha256 %s", what, info, err, sum(data))
+			}
+			var pushed protocol.FileInfo
+			expectPush(t, b, protocol.PushFileNew, &pushed)
+			if pushed.File != info.File || pushed.SHA256 != info.SHA256 {
+				t.Fatalf("%s: file.new %+v, want %+v", what, pushed, info)
+			}
+			d := download(t, b, info.File)
+			if resp, got := get(t, d.URL, d.Token); resp.StatusCode != http.StatusOK || !bytes.Equal(got, data) {
+				t.Fatalf("%s: download %s, %d bytes; want the %d sent", what, resp.Status, len(got), len(data))
+			}
+			return info
+		}
+
+		data := randomBytes(300_000)
+		up := ask("trailer.bin", data)
+		stored("trailer", patchDigest(t, up, 0, data, reprDigest(data), true), data)
+
+		up = ask("header.bin", data)
+		first := patchDigest(t, up, 0, data[:1000], reprDigest(data), false)
+		wantStatus(t, "digest on the first PATCH", first, http.StatusNoContent)
+		stored("header on the first PATCH", patch(t, up, 1000, data[1000:]), data)
+
+		// All the bytes, no digest yet: not stored until an empty PATCH
+		// brings it.
+		up = ask("late.bin", data)
+		resp := patch(t, up, 0, data)
+		wantStatus(t, "all bytes, no digest", resp, http.StatusNoContent)
+		if got := resp.Header.Get("Upload-Offset"); got != strconv.Itoa(len(data)) {
+			t.Fatalf("all bytes, no digest: Upload-Offset %q, want %d", got, len(data))
+		}
+		var list protocol.FileListReply
+		call(t, a, protocol.TypeFileList, protocol.FileList{}, &list)
+		if len(list.Files) != 2 {
+			t.Fatalf("before the digest: %d files listed, want 2", len(list.Files))
+		}
+		wantStatus(t, "bad digest field", patchDigest(t, up, int64(len(data)), nil, "sha-256=:abc:", false), http.StatusBadRequest)
+		wantStatus(t, "no sha-256 in it", patchDigest(t, up, int64(len(data)), nil, "sha-512=:"+base64.StdEncoding.EncodeToString(make([]byte, 64))+":", false), http.StatusBadRequest)
+		late := stored("digest after the bytes", patchDigest(t, up, int64(len(data)), nil, "unixsum=:1:, "+reprDigest(data), false), data)
+
+		// Asked again, the same name and size is a new share: without a
+		// sum the server cannot know it is the same file.
+		again := ask("late.bin", data)
+		if again.File == late.File || again.Offset != 0 {
+			t.Fatalf("the same name and size again: %+v; want a new upload (not %s) from 0", again, late.File)
+		}
+
+		// A digest that is not the bytes': refused, nothing stored.
+		other := randomBytes(1000)
+		up = ask("wrong.bin", data)
+		wantStatus(t, "wrong digest", patchDigest(t, up, 0, data, reprDigest(other), true), http.StatusUnprocessableEntity)
+		wantStatus(t, "after discard", patch(t, up, 0, data), http.StatusNotFound)
+		// A digest that contradicts the declared sum: refused at once.
+		up = upload(t, a, to, "declared.bin", data)
+		wantStatus(t, "digest against the declared", patchDigest(t, up, 0, data[:10], reprDigest(other), false), http.StatusBadRequest)
+		stored("declared, then a matching trailer", patchDigest(t, up, 0, data, reprDigest(data), true), data)
+		call(t, a, protocol.TypeFileList, protocol.FileList{}, &list)
+		if len(list.Files) != 4 {
+			t.Fatalf("dora sent %d files, want 4 (trailer, header, late, declared)", len(list.Files))
+		}
+	})
 }

@@ -1,0 +1,60 @@
+package files
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+func TestParseReprDigest(t *testing.T) {
+	raw := sha256.Sum256([]byte("abc"))
+	b64, want := base64.StdEncoding.EncodeToString(raw[:]), hex.EncodeToString(raw[:])
+	for _, v := range []string{
+		"sha-256=:" + b64 + ":",
+		"SHA-256=:" + b64 + ":",
+		"sha-512=:AAAA:, sha-256=:" + b64 + ":",
+		"  sha-256=:" + b64 + ":  ,unixsum=:1:",
+	} {
+		if got, err := parseReprDigest(v); err != nil || got != want {
+			t.Errorf("parseReprDigest(%q) = %q, %v; want %s", v, got, err, want)
+		}
+	}
+	for _, v := range []string{
+		"",
+		"sha-512=:AAAA:",
+		"sha-256=" + b64,             // not a byte sequence
+		"sha-256=:" + b64[:20] + ":", // too short
+		"sha-256=:" + b64 + "AAAA:",  // too long
+		"sha-256=:" + strings.Repeat("!", 44) + ":",
+		"sha-256=::",
+		"sha-256",
+	} {
+		if got, err := parseReprDigest(v); err == nil {
+			t.Errorf("parseReprDigest(%q) = %q; want an error", v, got)
+		}
+	}
+}
+
+// FuzzParseReprDigest: any field value gives 64 lower-case hex digits or
+// an error, never a panic; what it accepts is what it was given.
+func FuzzParseReprDigest(f *testing.F) {
+	raw := sha256.Sum256(nil)
+	f.Add("sha-256=:" + base64.StdEncoding.EncodeToString(raw[:]) + ":")
+	f.Add("sha-512=:AAAA:, sha-256=:AAAA:")
+	f.Add(",,=::,")
+	f.Fuzz(func(t *testing.T, v string) {
+		got, err := parseReprDigest(v)
+		if err != nil {
+			return
+		}
+		b, herr := hex.DecodeString(got)
+		if herr != nil || len(b) != sha256.Size || strings.ToLower(got) != got {
+			t.Fatalf("parseReprDigest(%q) = %q: not a sha256 in hex", v, got)
+		}
+		if !strings.Contains(v, base64.StdEncoding.EncodeToString(b)) {
+			t.Fatalf("parseReprDigest(%q) = %q: not in the field", v, got)
+		}
+	})
+}
