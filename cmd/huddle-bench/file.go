@@ -27,15 +27,15 @@ import (
 // same run and interleaved.
 //
 // A Huddle transfer is timed as the caller of the client library waits for
-// it, so the upload includes the SHA-256 pass over the file that UploadFile
-// makes before the first byte goes, and the server's verification, fsync,
-// rename and record after the last; the download includes the client's
-// hashing, fsync and rename. The SHA-256 pass is also timed on its own, and
-// the progress callbacks split each transfer into before, while and after
-// the bytes move, so that the reader sees where the time goes. With
-// --known-sum the upload is given the sum instead (UploadFileSum), as
-// `huddle file send` does for a file it sent before: the figure of a
-// repeated or resumed send, not of a first one.
+// it, so the upload includes the client's hashing as the bytes go (the sum
+// follows the last byte) and the server's verification, fsync, rename and
+// record after the last; the download includes the client's hashing, fsync
+// and rename. The bench's own SHA-256 pass over the file (to check the
+// copies) is timed on its own, for reference, and the progress callbacks
+// split each transfer into before, while and after the bytes move, so
+// that the reader sees where the time goes. With --known-sum the upload
+// declares the sum in file.upload instead (UploadFileSum), as `huddle file
+// send` does for a file it sent before.
 //
 // The transfers repeat --reps times, each time with new content (the first
 // 4 KiB of the file rewritten; with --file, the same content under a new
@@ -57,7 +57,7 @@ func fileFlags(fs *flag.FlagSet) runFunc {
 	baselineSync := fs.Bool("baseline-sync", false, "the baseline fsyncs the files it writes inside its time, as Huddle does")
 	reps := fs.Int("reps", 3, "timed repetitions of the four transfers")
 	warmup := fs.Bool("warmup", true, "one untimed repetition first")
-	knownSum := fs.Bool("known-sum", false, "give Huddle's upload the file's SHA-256 (client.UploadFileSum), as huddle file send finds it for a file it sent before: no pass over the file before the first byte")
+	knownSum := fs.Bool("known-sum", false, "Huddle's upload declares the file's SHA-256 in file.upload (client.UploadFileSum), as huddle file send does for a file it sent before, instead of giving it after the last byte")
 	serverPID := serverPIDFlag(fs)
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
 		if (*path == "" && size <= 0) || *reps < 1 {
@@ -154,11 +154,11 @@ type fileBench struct {
 type fileRun struct {
 	Warmup      bool         `json:"warmup,omitempty"`
 	HuddleFirst bool         `json:"huddle_first,omitempty"`
-	KnownSum    bool         `json:"known_sum,omitempty"` // the upload was given the sum: no pass before it
+	KnownSum    bool         `json:"known_sum,omitempty"` // the upload declared the sum in file.upload
 	Upload      fileTransfer `json:"upload"`
 	Download    fileTransfer `json:"download"`
-	// The pass client.HashFile makes over the file before this
-	// repetition, as UploadFile does before its first byte.
+	// The bench's pass with client.HashFile over the file before this
+	// repetition, to check the copies (no transfer waits for it).
 	SHA256Seconds float64 `json:"client_sha256_s"`
 }
 
@@ -340,7 +340,7 @@ type fileTransfer struct {
 	MiBPerSec float64 `json:"mib_per_sec"`
 	Seconds   float64 `json:"duration_s"`
 	// Huddle's transfer split by its progress callbacks: before the first
-	// byte moves (the upload's SHA-256 pass and file.upload; file.download),
+	// byte moves (file.upload; file.download),
 	// while bytes move, and after the last (the server's verification,
 	// fsync, rename and record; the client's fsync and rename).
 	StartSeconds   float64 `json:"start_s"`

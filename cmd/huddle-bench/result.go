@@ -65,8 +65,8 @@ type result struct {
 	Mix         map[string]int64 `json:"mix,omitempty"`
 	Disconnects int64            `json:"disconnects,omitempty"`
 
-	// file: the file's size, the client's SHA-256 pass over it timed
-	// alone, and each direction; RSSStartBytes is the server's RSS before
+	// file: the file's size, a SHA-256 pass over it (client.HashFile)
+	// timed alone, and each direction; RSSStartBytes is the server's RSS before
 	// the first transfer.
 	FileBytes       int64         `json:"file_bytes,omitempty"`
 	SHA256Seconds   float64       `json:"client_sha256_s,omitempty"`

@@ -61,22 +61,22 @@ func cmdFileSend(ctx context.Context, a *app, cl *cmdLine) error {
 	})
 }
 
-// sendFile uploads the file at path with its SHA-256 as remembered from an
-// earlier run (see sumsFile) or computed now. A remembered sum that the
-// server finds wrong is forgotten, and the upload made again with the
-// file's sum as it is now.
+// sendFile uploads the file at path, declaring its SHA-256 when one is
+// remembered from an earlier run (see sumsFile), else giving it after the
+// last byte and remembering it. A remembered sum that the server finds
+// wrong is forgotten, and the upload made again without it.
 func (a *app) sendFile(ctx context.Context, c *client.Client, to protocol.Conversation, path, name string) (protocol.FileInfo, error) {
 	for {
-		sum, known, err := a.fileSHA256(ctx, path)
-		if err != nil {
-			return protocol.FileInfo{}, err
-		}
+		sum, id := a.knownSum(path)
 		p := a.newProgress("upload", name)
 		info, err := c.UploadFileSum(ctx, to, path, sum, p.update)
 		p.finish()
-		if err != nil && known && protocol.CodeOf(err) == protocol.CodeBadRequest {
+		if err != nil && sum != "" && protocol.CodeOf(err) == protocol.CodeBadRequest {
 			a.forgetSum(path)
 			continue
+		}
+		if err == nil && sum == "" {
+			a.learnSum(path, id, info.SHA256)
 		}
 		return info, err
 	}

@@ -1,22 +1,21 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
-
-	"huddle/client"
 )
 
 // sumsFile, in the home directory, remembers the SHA-256 of files this
-// user sent. file.upload declares a file's sum before the first byte goes,
-// and computing it reads the whole file (0.8 s per GiB at best): a second
-// `file send` of the same file, resuming an interrupted upload or sending
-// it to someone else, finds the sum here instead.
+// user sent. A first `file send` of a file hashes it as it goes and gives
+// the sum after the last byte; a second one (to someone else, or the same
+// file again) finds the sum here and declares it in file.upload, which
+// makes the server know it for the file it stored a moment ago. An
+// upload interrupted before its end remembers nothing: the next run
+// resumes it without a sum, as it began.
 const sumsFile = "sums.json"
 
 // maxSums is how many files' sums are kept; the least lately used go.
@@ -59,25 +58,26 @@ func identify(path string) (fileIdentity, bool) {
 	return id, ok
 }
 
-// fileSHA256 returns the sum of the file at path: the remembered one when
-// its identity has not changed, else a new one, which it remembers. known
-// tells which; a failure to read or write the sums file only costs the
-// pass over the file.
-func (a *app) fileSHA256(ctx context.Context, path string) (sum string, known bool, err error) {
+// knownSum returns the remembered sum of the file at path when its
+// identity has not changed since, else "", and the file's identity now
+// (zero when the system cannot tell it), for learnSum.
+func (a *app) knownSum(path string) (string, fileIdentity) {
 	id, ok := identify(path)
-	if ok {
-		if s, found := a.lookupSum(id); found {
-			return s, true, nil
-		}
+	if !ok {
+		return "", fileIdentity{}
 	}
-	sum, size, err := client.HashFile(ctx, path)
-	if err != nil {
-		return "", false, err
-	}
-	if after, ok2 := identify(path); ok && ok2 && after == id && size == id.Size {
+	sum, _ := a.lookupSum(id)
+	return sum, id
+}
+
+// learnSum remembers sum, computed as the file at path was sent (by the
+// client and checked by the server), if the file's identity is still id,
+// which it had before its first byte was read. A failure to write the sums
+// file only costs the next run its sum.
+func (a *app) learnSum(path string, id fileIdentity, sum string) {
+	if after, ok := identify(path); ok && id != (fileIdentity{}) && after == id {
 		a.rememberSum(id, sum)
 	}
-	return sum, false, nil
 }
 
 func (a *app) lookupSum(id fileIdentity) (string, bool) {

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"huddle/client"
 )
 
-// TestFileSums: a file's sum is computed once and found again while the
-// file is unchanged; a change, a damaged sums file or forgetting makes it
-// computed again; the list stays bounded.
+// TestFileSums: a file's sum is learned once and found again while the
+// file is unchanged; a change (also one while it is sent), a damaged sums
+// file or forgetting makes it unknown again; the list stays bounded.
 func TestFileSums(t *testing.T) {
 	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
 		t.Skip("no file identity: sums are not remembered here")
@@ -29,11 +31,25 @@ func TestFileSums(t *testing.T) {
 		h := sha256.Sum256([]byte(s))
 		return hex.EncodeToString(h[:])
 	}
+	// send does what sendFile does with sums: the remembered one, or the
+	// one the upload computed (here: computed), then remembered.
+	send := func(p string) (string, bool) {
+		t.Helper()
+		sum, id := a.knownSum(p)
+		if sum != "" {
+			return sum, true
+		}
+		sum, _, err := client.HashFile(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.learnSum(p, id, sum)
+		return sum, false
+	}
 	check := func(want string, wantKnown bool) {
 		t.Helper()
-		sum, known, err := a.fileSHA256(ctx, path)
-		if err != nil || sum != want || known != wantKnown {
-			t.Fatalf("fileSHA256 = %s, known %v, %v; want %s, known %v", sum, known, err, want, wantKnown)
+		if sum, known := send(path); sum != want || known != wantKnown {
+			t.Fatalf("sum %s, known %v; want %s, known %v", sum, known, want, wantKnown)
 		}
 	}
 	first := write("first content")
@@ -50,6 +66,12 @@ func TestFileSums(t *testing.T) {
 	}
 	check(second, false)
 	check(second, true)
+	// Changed while it was sent: what was computed is not remembered.
+	_, id := a.knownSum(path)
+	third := write("third content")
+	a.learnSum(path, id, second)
+	check(third, false)
+	check(third, true)
 
 	dir := t.TempDir()
 	for i := range maxSums + 5 {
@@ -57,9 +79,7 @@ func TestFileSums(t *testing.T) {
 		if err := os.WriteFile(p, []byte{byte(i)}, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := a.fileSHA256(ctx, p); err != nil {
-			t.Fatal(err)
-		}
+		send(p)
 	}
 	if n := len(a.loadSums()); n != maxSums {
 		t.Fatalf("%d sums kept, want %d", n, maxSums)
