@@ -116,9 +116,9 @@ func TestCrashDuringUpload(t *testing.T) {
 	if err != nil || again.Offset != 0 || again.File == up.File {
 		t.Fatalf("upload after the crash: %+v, %v; want a new upload from byte 0", again, err)
 	}
-	info, err := alice.UploadFile(ctx, ask.Conversation, src, nil)
+	info, err := alice.UploadFileSum(ctx, ask.Conversation, src, ask.SHA256, nil)
 	if err != nil || info.File != again.File || info.SHA256 != ask.SHA256 {
-		t.Fatalf("UploadFile after the crash: %+v, %v; want file %s", info, err, again.File)
+		t.Fatalf("UploadFileSum after the crash: %+v, %v; want file %s", info, err, again.File)
 	}
 	dst := filepath.Join(t.TempDir(), "crash.bin")
 	if _, err := bob.DownloadFile(ctx, info.File, dst, nil); err != nil {
