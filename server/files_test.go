@@ -35,13 +35,26 @@ func randomBytes(n int) []byte {
 // patch sends body to an upload at offset and returns the response.
 func patch(t *testing.T, up protocol.FileUploadReply, offset int64, body []byte) *http.Response {
 	t.Helper()
+	req := patchRequest(t, up, offset, body)
+	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	return doPatch(t, req)
+}
+
+// patchRequest is the PATCH of body to an upload at offset, to send with
+// doPatch.
+func patchRequest(t *testing.T, up protocol.FileUploadReply, offset int64, body []byte) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPatch, up.URL, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+up.Token)
 	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	return req
+}
+
+func doPatch(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("PATCH: %v", err)
@@ -530,24 +543,14 @@ func TestFileSentAgain(t *testing.T) {
 // a Repr-Digest header, or, with asTrailer, chunked with it as a trailer.
 func patchDigest(t *testing.T, up protocol.FileUploadReply, offset int64, body []byte, digest string, asTrailer bool) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPatch, up.URL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+up.Token)
-	req.Header.Set("Upload-Offset", strconv.FormatInt(offset, 10))
+	req := patchRequest(t, up, offset, body)
 	if asTrailer {
 		req.ContentLength = -1
 		req.Trailer = http.Header{"Repr-Digest": {digest}}
 	} else {
 		req.Header.Set("Repr-Digest", digest)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("PATCH: %v", err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return doPatch(t, req)
 }
 
 // reprDigest is the Repr-Digest value of data's sha256 (RFC 9530).
