@@ -244,9 +244,12 @@ func TestUploadResumes(t *testing.T) {
 	addr := startFileServer(t)
 	alice, bob := newUser(t, addr, "alice"), newUser(t, addr, "bob")
 	data := randomBytes(1 << 20)
-	path := writeTemp(t, "big.bin", data)
 	for _, declared := range []bool{false, true} {
-		ask := protocol.FileUpload{Conversation: UserChat("bob"), Name: "big.bin", Size: int64(len(data)), Type: fileType(path)}
+		// Another name each time: the first, stored, is the file asked for
+		// again with its sum.
+		name := fmt.Sprintf("big-%v.bin", declared)
+		path := writeTemp(t, name, data)
+		ask := protocol.FileUpload{Conversation: UserChat("bob"), Name: name, Size: int64(len(data)), Type: fileType(path)}
 		if declared {
 			ask.SHA256 = sum(data)
 		}
@@ -264,7 +267,7 @@ func TestUploadResumes(t *testing.T) {
 		if info.File != first.File || info.SHA256 != sum(data) || p.at(t, 0) != [2]int64{300_000, int64(len(data))} {
 			t.Fatalf("declared %v: resumed upload %+v from %v; want file %s from 300000", declared, info, p.at(t, 0), first.File)
 		}
-		got, err := bob.DownloadFile(testCtx(t), info.File, filepath.Join(t.TempDir(), "big.bin"), nil)
+		got, err := bob.DownloadFile(testCtx(t), info.File, filepath.Join(t.TempDir(), name), nil)
 		if err != nil || got.SHA256 != sum(data) {
 			t.Fatalf("declared %v: download %+v, %v", declared, got, err)
 		}

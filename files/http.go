@@ -451,7 +451,9 @@ func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpErr
 	}
 	s.mu.Lock()
 	delete(s.uploads, f.ID)
-	s.recent[f.ID] = finished{file: f, key: u.key, at: s.now()}
+	// Known by its sum from now on, also when the sum came with the bytes:
+	// the same file asked for again with its sum is this one.
+	s.recent[f.ID] = finished{file: f, key: uploadKey(f), at: s.now()}
 	s.mu.Unlock()
 	if s.stored != nil {
 		s.stored(f)

@@ -238,7 +238,7 @@ func (s *Service) Upload(ctx context.Context, sender string, in protocol.FileUpl
 	if err := s.checkRecipient(ctx, sender, in.Conversation, &f); err != nil {
 		return protocol.FileUploadReply{}, err
 	}
-	key := strings.Join([]string{sender, in.User, in.Group, in.Name, fmt.Sprint(in.Size), in.SHA256}, "\x00")
+	key := uploadKey(f)
 	used, err := s.store.UsedBytes(ctx, sender)
 	if err != nil {
 		return protocol.FileUploadReply{}, err
@@ -317,6 +317,12 @@ func (s *Service) checkRecipient(ctx context.Context, sender string, to protocol
 	}
 	f.GroupID, f.Group = g.ID, g.Name
 	return nil
+}
+
+// uploadKey is who sends what to whom: a repeated file.upload of the same
+// finds the unfinished upload, or the file stored a moment ago.
+func uploadKey(f storage.File) string {
+	return strings.Join([]string{f.Sender, f.Receiver, f.Group, f.Name, fmt.Sprint(f.Size), f.SHA256}, "\x00")
 }
 
 func (s *Service) newUploadLocked(f storage.File, key string) (*upload, error) {

@@ -618,8 +618,15 @@ func TestFileDigestAtTheEnd(t *testing.T) {
 		wantStatus(t, "no sha-256 in it", patchDigest(t, up, int64(len(data)), nil, "sha-512=:"+base64.StdEncoding.EncodeToString(make([]byte, 64))+":", false), http.StatusBadRequest)
 		late := stored("digest after the bytes", patchDigest(t, up, int64(len(data)), nil, "unixsum=:1:, "+reprDigest(data), false), data)
 
-		// Asked again, the same name and size is a new share: without a
-		// sum the server cannot know it is the same file.
+		// Asked for again with its sum (as huddle file send does once it
+		// has learned it), it is the file stored a moment ago.
+		var same protocol.FileUploadReply
+		call(t, a, protocol.TypeFileUpload, protocol.FileUpload{Conversation: to, Name: "late.bin", Size: int64(len(data)), SHA256: sum(data)}, &same)
+		if same.File != late.File || same.Offset != int64(len(data)) {
+			t.Fatalf("the same file again with its sum: %+v; want the stored %s, complete", same, late.File)
+		}
+		// Asked again without, the same name and size is a new share: the
+		// server cannot know it is the same file.
 		again := ask("late.bin", data)
 		if again.File == late.File || again.Offset != 0 {
 			t.Fatalf("the same name and size again: %+v; want a new upload (not %s) from 0", again, late.File)
