@@ -26,9 +26,9 @@ const (
 //
 // SHA256 may be left out: the client then gives it with the bytes (a
 // Repr-Digest field of a PATCH, see FileUploadReply) and need not read the
-// file once before sending it. An upload that declared its sum is known to
-// be the same file when asked for again after it was stored (the answer is
-// the stored file); one without is a new share.
+// file once before sending it. Asked for again with its sum within
+// files.finished_ttl of being stored, a file is the stored one (however its
+// sum came); asked for without a sum, the same name and size is a new share.
 type FileUpload struct {
 	Conversation
 	Name   string `json:"name"`
