@@ -93,9 +93,6 @@ func (c *Client) UploadFileSum(ctx context.Context, to protocol.Conversation, pa
 			// changed since): the server dropped it; send it all anew.
 			continue
 		}
-		if err == nil && u.sum != nil && u.sum.at != st.Size() {
-			err = fmt.Errorf("%s changed while it was sent", path)
-		}
 		return info, err
 	}
 }
@@ -120,13 +117,15 @@ func (s *fileSum) catchUp(ctx context.Context, offset int64) error {
 	if offset <= s.at {
 		return nil
 	}
-	buf := make([]byte, hashBuffer)
-	n, err := io.CopyBuffer(s.h, ctxReader{ctx, io.NewSectionReader(s.f, s.at, offset-s.at)}, buf)
+	n, err := hashFrom(ctx, s.h, io.NewSectionReader(s.f, s.at, offset-s.at))
 	s.at += n
-	if err == nil && s.at < offset {
-		err = fmt.Errorf("%s changed while it was sent", s.f.Name())
+	switch {
+	case err != nil:
+		return fmt.Errorf("read %s: %w", s.f.Name(), err)
+	case s.at < offset:
+		return fmt.Errorf("%s changed while it was sent", s.f.Name())
 	}
-	return err
+	return nil
 }
 
 // sent hashes p, the file's bytes from off on, where they go past at.
@@ -149,19 +148,6 @@ func fileType(path string) string {
 		return "" // the server's default
 	}
 	return t
-}
-
-// ctxReader ends a long read, such as hashing a big file, when ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // upload is one UploadFile under way.

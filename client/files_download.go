@@ -86,7 +86,7 @@ func (dl *download) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := io.Copy(dl.h, ctxReader{ctx, io.NewSectionReader(dl.f, 0, dl.have)}); err != nil {
+	if _, err := hashFrom(ctx, dl.h, io.NewSectionReader(dl.f, 0, dl.have)); err != nil {
 		return fmt.Errorf("read %s: %w", dl.f.Name(), err)
 	}
 	resumed, failures := dl.have > 0, 0

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
@@ -16,7 +17,7 @@ import (
 const hashBuffer = 1 << 20
 
 // HashFile returns the hex SHA-256 of the file at path and its size, as
-// UploadFile declares them in file.upload. A caller that keeps the sum of a
+// UploadFileSum declares them in file.upload. A caller that keeps the sum of a
 // file it may send again (by the file's identity: path, size, times, inode)
 // passes it to UploadFileSum and saves this pass over the whole file.
 func HashFile(ctx context.Context, path string) (string, int64, error) {
@@ -28,13 +29,25 @@ func HashFile(ctx context.Context, path string) (string, int64, error) {
 	return hashAll(ctx, f)
 }
 
-// hashAll reads f from its start to its end and hashes it, the reads on
-// this goroutine and the hashing on a pipehash.Pipe's, so that the copy out of the
-// page cache (or the disk) overlaps the hashing, which alone runs about as
-// fast as one core allows (1.3 GiB/s with SHA-NI).
+// hashAll reads f from its start to its end and hashes it (hashFrom).
 func hashAll(ctx context.Context, f *os.File) (string, int64, error) {
 	readAhead(f)
 	h := sha256.New()
+	size, err := hashFrom(ctx, h, f)
+	if err != nil {
+		return "", size, fmt.Errorf("read %s: %w", f.Name(), err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}
+
+// hashFrom feeds h what f reads until its end, or until ctx ends, and
+// returns how many bytes that was: the reads on this goroutine and the
+// hashing on a pipehash.Pipe's, so that the copy out of the page cache
+// (or the disk) overlaps the hashing, which alone runs about as fast as
+// one core allows (1.3 GiB/s with SHA-NI). f is a file, or a stretch of
+// one (io.SectionReader): hashAll, a download resuming its .part, an
+// upload resuming what the server has.
+func hashFrom(ctx context.Context, h hash.Hash, f io.Reader) (int64, error) {
 	p := pipehash.New(h, hashBuffer)
 	var size int64
 	var err error
@@ -53,8 +66,5 @@ func hashAll(ctx context.Context, f *os.File) (string, int64, error) {
 		}
 	}
 	p.Close()
-	if err != nil {
-		return "", size, fmt.Errorf("read %s: %w", f.Name(), err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), size, nil
+	return size, err
 }

@@ -205,10 +205,10 @@ func (m *meter) Read(p []byte) (int, error) {
 			m.progress(m.done, m.total)
 		}
 	}
-	if err == io.EOF && m.trailer != nil {
-		m.trailer.Set("Repr-Digest", m.sum.reprDigest())
-	}
 	if err == io.EOF {
+		if m.trailer != nil {
+			m.trailer.Set("Repr-Digest", m.sum.reprDigest())
+		}
 		// All sent: waiting for the reply is the header timeout's job,
 		// as the server verifies and syncs the file.
 		m.guard.pause()

@@ -274,6 +274,35 @@ func TestUploadResumes(t *testing.T) {
 	}
 }
 
+// TestUploadResumesAtTheEnd: an earlier run sent every byte but died
+// before the sum: the next sends no byte again, only the sum, which it
+// hashes from the file, on an empty PATCH.
+func TestUploadResumesAtTheEnd(t *testing.T) {
+	addr := startFileServer(t)
+	alice, bob := newUser(t, addr, "alice"), newUser(t, addr, "bob")
+	data := randomBytes(300_000)
+	path := writeTemp(t, "all.bin", data)
+	first, err := alice.FileUpload(testCtx(t), protocol.FileUpload{Conversation: UserChat("bob"), Name: "all.bin",
+		Size: int64(len(data)), Type: fileType(path)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patchRaw(t, first, 0, data) // 204: no sum yet
+
+	var p progressLog
+	info, err := alice.UploadFile(testCtx(t), UserChat("bob"), path, p.record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.File != first.File || info.SHA256 != sum(data) || p.at(t, 0) != [2]int64{int64(len(data)), int64(len(data))} {
+		t.Fatalf("upload after all bytes went: %+v from %v; want file %s from the end", info, p.at(t, 0), first.File)
+	}
+	got, err := bob.DownloadFile(testCtx(t), info.File, filepath.Join(t.TempDir(), "all.bin"), nil)
+	if err != nil || got.SHA256 != sum(data) {
+		t.Fatalf("download %+v, %v", got, err)
+	}
+}
+
 // TestUploadResumeOfOtherBytes: when what an earlier run sent is not the
 // start of the file now (it changed in between, same name and size), the
 // server refuses the whole and UploadFile sends the file anew, once.

@@ -41,7 +41,8 @@ import (
 //
 // Errors are JSON: {"error": {"code": "...", "message": "..."}}.
 
-// copyBuffer is the size of the buffer one transfer streams through.
+// copyBuffer is the size of the buffers an upload streams through (a
+// pipehash.Pipe of three: one filled, one hashed, one spare).
 const copyBuffer = 256 << 10
 
 type httpError struct {

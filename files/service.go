@@ -248,9 +248,9 @@ func (s *Service) Upload(ctx context.Context, sender string, in protocol.FileUpl
 	defer s.mu.Unlock()
 	now := s.now()
 	for id, f := range s.recent {
-		// Without a sha256 the same name and size may well be other bytes:
-		// only an upload that declared its sum is known to be stored.
-		if in.SHA256 != "" && f.key == key && now.Sub(f.at) <= s.cfg.FinishedTTL {
+		// A stored file's key has its sum (see finish): an ask without one,
+		// whose name and size may well be other bytes, finds none.
+		if f.key == key && now.Sub(f.at) <= s.cfg.FinishedTTL {
 			// Stored a moment ago: the client missed the last answer. Past
 			// files.finished_ttl the same file again is a new share.
 			token, expires, err := s.grantLocked(sender, id, true)
