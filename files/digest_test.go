@@ -19,6 +19,8 @@ func TestParseReprDigest(t *testing.T) {
 		// Non-zero pad bits in the last character: parsers should not
 		// fail on them (RFC 8941 §4.2.7), and the bytes are the same.
 		"sha-256=:" + b64[:42] + string(b64[42]+1) + "=:",
+		// Nor on a missing "=" pad (also §4.2.7).
+		"sha-256=:" + strings.TrimSuffix(b64, "=") + ":",
 	} {
 		if got, err := parseReprDigest(v); err != nil || got != want {
 			t.Errorf("parseReprDigest(%q) = %q, %v; want %s", v, got, err, want)
@@ -27,9 +29,10 @@ func TestParseReprDigest(t *testing.T) {
 	for _, v := range []string{
 		"",
 		"sha-512=:AAAA:",
-		"sha-256=" + b64,             // not a byte sequence
-		"sha-256=:" + b64[:20] + ":", // too short
-		"sha-256=:" + b64 + "AAAA:",  // too long
+		"sha-256=" + b64,               // not a byte sequence
+		"sha-256=:" + b64[:20] + ":",   // too short
+		"sha-256=:" + b64 + "AAAA:",    // too long
+		"sha-256=:" + b64[:43] + "==:", // two pads on 43 characters
 		"sha-256=:" + strings.Repeat("!", 44) + ":",
 		"sha-256=::",
 		"sha-256",

@@ -272,7 +272,13 @@ func parseReprDigest(v string) (string, error) {
 		}
 		b64, ok := strings.CutPrefix(val, ":")
 		if b64, ok2 := strings.CutSuffix(b64, ":"); ok && ok2 {
-			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) == sha256.Size {
+			// Parsers should accept a byte sequence without its "=" padding
+			// (RFC 8941 §4.2.7).
+			enc := base64.StdEncoding
+			if !strings.HasSuffix(b64, "=") {
+				enc = base64.RawStdEncoding
+			}
+			if raw, err := enc.DecodeString(b64); err == nil && len(raw) == sha256.Size {
 				return hex.EncodeToString(raw), nil
 			}
 		}
