@@ -216,6 +216,32 @@ func (m *meter) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo sends what Read gives in reads of defaultTransferBuffer bytes.
+// The transport copies a chunked request body with WriteTo when the body
+// has it, and with a 32 KiB buffer when not, so an upload went as 32 KiB
+// chunks: a read, a hash call and a chunk per 32 KiB here, and a read, a
+// write and a hand-over to the hash per chunk on the server.
+func (m *meter) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, defaultTransferBuffer)
+	var sent int64
+	for {
+		n, err := io.ReadFull(m, buf)
+		if n > 0 {
+			k, werr := w.Write(buf[:n])
+			sent += int64(k)
+			if werr != nil {
+				return sent, werr
+			}
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return sent, nil
+		case err != nil:
+			return sent, err
+		}
+	}
+}
+
 func (m *meter) close() {
 	m.mu.Lock()
 	m.closed = true

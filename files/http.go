@@ -366,46 +366,71 @@ func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, w
 	hp := pipehash.New(u.hash, copyBuffer)
 	defer hp.Close() // the hash has seen every byte in tmp before the request ends
 	for {
-		s.mu.Lock()
-		cut := p.cut
-		if !cut {
-			_ = p.rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
-		}
-		s.mu.Unlock()
-		if cut {
-			return errf(http.StatusConflict, protocol.CodeConflict, "a newer request took over this upload")
-		}
+		// Each read goes into the file at once (a stalled client's bytes
+		// so far count in the offset), but to the hash a whole buffer at a
+		// time: a chunked body comes in its sender's chunks (32 KiB from a
+		// Go client's io.Copy), and a hand-over per chunk cost more than
+		// the hashing.
 		buf := hp.Buffer()
-		n, rerr := body.Read(buf)
-		if int64(n) > remaining {
-			s.discard(u)
-			return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "more bytes sent than the declared size %d; upload discarded", u.file.Size)
-		}
-		if n > 0 {
-			if _, err := tmp.Write(buf[:n]); err != nil {
-				// Cut off what part of the chunk was written: the file
-				// must hold exactly the bytes the hash has seen.
+		n := 0 // bytes of buf in the file
+		var rerr error
+		for n < len(buf) && rerr == nil {
+			var k int
+			k, rerr = s.read(body, buf[n:], p)
+			if int64(k) > remaining {
+				s.discard(u)
+				return errf(http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "more bytes sent than the declared size %d; upload discarded", u.file.Size)
+			}
+			if k == 0 {
+				continue
+			}
+			if _, err := tmp.Write(buf[n : n+k]); err != nil {
+				// Cut off what part of the read was written: the file
+				// must hold exactly the bytes the hash sees.
 				_ = tmp.Truncate(u.file.Size - remaining)
+				hp.Sum(buf[:n])
 				s.log.Error("files: write upload", "file", u.file.ID, "err", err)
 				return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now")
 			}
-			remaining -= int64(n)
+			n += k
+			remaining -= int64(k)
 			s.mu.Lock()
-			u.offset += int64(n)
+			u.offset += int64(k)
 			s.mu.Unlock()
-			wb.Wrote(n)
+			wb.Wrote(k)
 		}
 		hp.Sum(buf[:n])
 		switch {
 		case rerr == nil:
 		case errors.Is(rerr, io.EOF):
 			return nil
+		case errors.Is(rerr, errCut):
+			return errf(http.StatusConflict, protocol.CodeConflict, "a newer request took over this upload")
 		default:
 			// The client went away, stalled, or a newer PATCH took over:
 			// keep what came.
 			return errf(http.StatusBadRequest, protocol.CodeBadRequest, "upload interrupted: %v", rerr)
 		}
 	}
+}
+
+// errCut: a newer PATCH of the same upload took over (takeOver).
+var errCut = errors.New("a newer request took over")
+
+// read is one read of the body with a fresh deadline, so that a slow
+// sender is cut only when nothing comes for the read timeout; errCut once
+// a newer PATCH took over.
+func (s *Service) read(body io.Reader, buf []byte, p *patch) (int, error) {
+	s.mu.Lock()
+	cut := p.cut
+	if !cut {
+		_ = p.rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+	}
+	s.mu.Unlock()
+	if cut {
+		return 0, errCut
+	}
+	return body.Read(buf)
 }
 
 // discard drops an upload whose client broke its promises.
