@@ -67,7 +67,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		return nil, fmt.Errorf("connect to %s: %w", c.addr, err)
 	}
 	cn := newConn(nc)
-	br := bufio.NewReaderSize(nc, 32<<10)
+	br := protocol.NewFrameReader(bufio.NewReaderSize(nc, 32<<10))
 	if err := cn.handshake(ctx, br, c.nextID.Add(1), c.opts.clientName, c.deliver); err != nil {
 		_ = nc.Close()
 		return nil, fmt.Errorf("hello %s: %w", c.addr, err)

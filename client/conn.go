@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -59,7 +58,7 @@ func newConn(nc net.Conn) *conn {
 
 // handshake sends hello with id and reads frames until its reply arrives,
 // before any reader goroutine exists. Pushes that arrive first go to deliver.
-func (cn *conn) handshake(ctx context.Context, br *bufio.Reader, id uint64, name string, deliver func(protocol.Push)) error {
+func (cn *conn) handshake(ctx context.Context, br *protocol.FrameReader, id uint64, name string, deliver func(protocol.Push)) error {
 	// Interrupt the exchange when ctx ends; the context's own deadline is
 	// not copied to the socket so that a timeout reads as ctx.Err().
 	stop := context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Unix(1, 0)) })
@@ -74,7 +73,7 @@ func (cn *conn) handshake(ctx context.Context, br *bufio.Reader, id uint64, name
 	return cn.nc.SetDeadline(time.Time{})
 }
 
-func (cn *conn) exchangeHello(br *bufio.Reader, id uint64, name string, deliver func(protocol.Push)) error {
+func (cn *conn) exchangeHello(br *protocol.FrameReader, id uint64, name string, deliver func(protocol.Push)) error {
 	frame, err := protocol.EncodeRequest(id, protocol.TypeHello, protocol.Hello{Version: protocol.Version, Client: name})
 	if err != nil {
 		return err
@@ -104,8 +103,8 @@ func (cn *conn) exchangeHello(br *bufio.Reader, id uint64, name string, deliver 
 	}
 }
 
-func readIncoming(br *bufio.Reader, maxFrame int) (protocol.Incoming, error) {
-	payload, err := protocol.ReadFrame(br, maxFrame)
+func readIncoming(br *protocol.FrameReader, maxFrame int) (protocol.Incoming, error) {
+	payload, err := br.Next(maxFrame)
 	if err != nil {
 		return protocol.Incoming{}, err
 	}
@@ -142,7 +141,7 @@ func decodeResult(m protocol.Incoming, resp any) error {
 
 // readLoop is the connection's only reader. It must never block on a
 // consumer: responses go to one-slot channels, pushes to deliver, which drops.
-func (cn *conn) readLoop(br *bufio.Reader, deliver func(protocol.Push)) {
+func (cn *conn) readLoop(br *protocol.FrameReader, deliver func(protocol.Push)) {
 	defer cn.wg.Done()
 	for {
 		m, err := readIncoming(br, cn.maxFrame)

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -77,6 +78,54 @@ func ReadFrame(r io.Reader, maxFrame int) ([]byte, error) {
 	}
 	payload := make([]byte, size)
 	if _, err := io.ReadFull(r, payload); err != nil {
+		return nil, fmt.Errorf("read frame payload: %w", err)
+	}
+	return payload, nil
+}
+
+// slabSize is the chunk a FrameReader carves payloads from.
+const slabSize = 64 << 10
+
+// FrameReader reads frames from a buffered reader, as ReadFrame does, but
+// carves payloads of up to a quarter of slabSize out of shared chunks: one
+// allocation per 64 KiB of small frames instead of two per frame (its
+// header escaped to the heap through io.ReadFull), which were most of a
+// client's allocations at 100,000 pushes a second. A payload kept alive
+// keeps its chunk alive. One goroutine at a time may use a FrameReader.
+type FrameReader struct {
+	br   *bufio.Reader
+	slab []byte
+}
+
+// NewFrameReader reads from br.
+func NewFrameReader(br *bufio.Reader) *FrameReader { return &FrameReader{br: br} }
+
+// Next reads one frame's payload. The payload is the caller's, never
+// overwritten by later frames. Errors are ReadFrame's: io.EOF before a
+// frame, io.ErrUnexpectedEOF inside one.
+func (fr *FrameReader) Next(maxFrame int) ([]byte, error) {
+	hdr, err := fr.br.Peek(HeaderSize)
+	if err != nil {
+		if len(hdr) > 0 && errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	size, err := FrameLength(hdr, maxFrame)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = fr.br.Discard(HeaderSize)
+	var payload []byte
+	if size > slabSize/4 {
+		payload = make([]byte, size)
+	} else {
+		if len(fr.slab) < size {
+			fr.slab = make([]byte, slabSize)
+		}
+		payload, fr.slab = fr.slab[:size:size], fr.slab[size:]
+	}
+	if _, err := io.ReadFull(fr.br, payload); err != nil {
 		return nil, fmt.Errorf("read frame payload: %w", err)
 	}
 	return payload, nil

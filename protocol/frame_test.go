@@ -1,9 +1,11 @@
 package protocol
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 )
@@ -58,6 +60,77 @@ func TestReadFrame(t *testing.T) {
 	if _, err := ReadFrame(bytes.NewReader([]byte{0, 0, 0, 9, 'x'}), 64); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("truncated: err = %v", err)
 	}
+}
+
+// TestFrameReader: the frames ReadFrame reads, the same errors, and
+// payloads that later frames do not overwrite, whether carved from a chunk
+// or (past a quarter of one) allocated alone.
+func TestFrameReader(t *testing.T) {
+	big := bytes.Repeat([]byte("b"), slabSize/4+1)
+	var stream []byte
+	var want [][]byte
+	for i := range 3 * slabSize / 100 { // several chunks' worth of small frames
+		p := bytes.Repeat([]byte{byte('a' + i%26)}, 1+i%199)
+		stream, want = AppendFrame(stream, p), append(want, p)
+		if i == 100 {
+			stream, want = AppendFrame(stream, big), append(want, big)
+		}
+	}
+	fr := NewFrameReader(bufio.NewReaderSize(bytes.NewReader(stream), 4096))
+	var got [][]byte
+	for range want {
+		p, err := fr.Next(1 << 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("frame %d: %d bytes %.8q…, want %d bytes %.8q…", i, len(got[i]), got[i], len(want[i]), want[i])
+		}
+	}
+	if _, err := fr.Next(1 << 20); err != io.EOF {
+		t.Fatalf("at end: err = %v, want EOF", err)
+	}
+	for _, c := range []struct {
+		in   []byte
+		want error
+	}{
+		{[]byte{0, 0, 1, 0}, ErrFrameTooLarge},
+		{[]byte{0, 0, 0, 0}, ErrEmptyFrame},
+		{[]byte{0, 0, 0, 9, 'x'}, io.ErrUnexpectedEOF},
+		{[]byte{0, 0}, io.ErrUnexpectedEOF},
+	} {
+		fr := NewFrameReader(bufio.NewReader(bytes.NewReader(c.in)))
+		if _, err := fr.Next(64); !errors.Is(err, c.want) {
+			t.Errorf("Next of % x: err = %v, want %v", c.in, err, c.want)
+		}
+	}
+}
+
+// FuzzFrameReader: over any bytes a FrameReader reads the payloads and
+// the error ReadFrame reads.
+func FuzzFrameReader(f *testing.F) {
+	f.Add(AppendFrame(AppendFrame(nil, []byte(`{"type":"msg.new"}`)), []byte(`{}`)))
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 3, 'a'})
+	f.Add([]byte{0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const max = 300
+		fr := NewFrameReader(bufio.NewReaderSize(bytes.NewReader(data), 16))
+		r := bytes.NewReader(data)
+		for {
+			got, gerr := fr.Next(max)
+			want, werr := ReadFrame(r, max)
+			if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("Next = %q, %v; ReadFrame = %q, %v", got, gerr, want, werr)
+			}
+			if werr != nil {
+				return
+			}
+		}
+	})
 }
 
 // FuzzSplitFrame feeds arbitrary bytes, split at every offset, and checks that
