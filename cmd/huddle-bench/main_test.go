@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"huddle/internal/testutil"
+	"huddle/protocol"
 )
 
 func TestMain(m *testing.M) {
@@ -275,6 +277,32 @@ func TestSentAt(t *testing.T) {
 		got, err := sentAt([]byte(tc.data))
 		if (err == nil) != tc.ok || tc.ok && !got.Equal(stamp) {
 			t.Errorf("sentAt(%s) = %v, %v", tc.data, got, err)
+		}
+	}
+}
+
+// TestPushTally: every msg.new counted, its latency kept across blocks,
+// other pushes ignored and a push without a send time an error.
+func TestPushTally(t *testing.T) {
+	var pt pushTally
+	stamp := fmt.Sprintf(`{"seq":1,"from":"a","text":"%019d"}`, time.Now().Add(-time.Second).UnixNano())
+	n := 2*latBlock + 5
+	for range n {
+		pt.add(protocol.Push{Type: protocol.PushMsgNew, Data: []byte(stamp)})
+	}
+	pt.add(protocol.Push{Type: protocol.PushPresence, Data: []byte(stamp)})
+	pt.add(protocol.Push{Type: protocol.PushMsgNew, Data: []byte(`{"text":"hi"}`)})
+	var rec recorder
+	pt.addTo(&rec)
+	if got := pt.n.Load(); got != int64(n+1) {
+		t.Errorf("counted %d msg.new, want %d", got, n+1)
+	}
+	if rec.count() != int64(n) || rec.errors != 1 {
+		t.Fatalf("recorder has %d latencies and %d errors, want %d and 1", rec.count(), rec.errors, n)
+	}
+	for _, d := range rec.lat {
+		if d < time.Second || d > time.Minute {
+			t.Fatalf("latency %v, want about a second", d)
 		}
 	}
 }

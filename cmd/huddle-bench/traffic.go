@@ -98,12 +98,7 @@ func (t *traffic) openReceivers(ctx context.Context, addr string, n int, accts [
 	})
 	return conns, func() {
 		for i := range tallies {
-			tallies[i].mu.Lock()
-			t.deliveries.merge(tallies[i].lat)
-			for range tallies[i].bad {
-				t.deliveries.add(0, tallies[i].err)
-			}
-			tallies[i].mu.Unlock()
+			tallies[i].addTo(&t.deliveries)
 		}
 	}, err
 }
@@ -111,13 +106,17 @@ func (t *traffic) openReceivers(ctx context.Context, addr string, n int, accts [
 // pushTally is one receiver's count. Only its connection's reader goroutine
 // adds to it; the mutex, never contended, orders that with the final read.
 type pushTally struct {
-	n   atomic.Int64 // msg.new pushes, read by traffic.delivered
-	mu  sync.Mutex
-	lat []time.Duration
-	bad int
-	err error
-	_   [64]byte // the next receiver's counter is on another cache line
+	n    atomic.Int64 // msg.new pushes, read by traffic.delivered
+	mu   sync.Mutex
+	lat  []time.Duration   // the block being filled
+	full [][]time.Duration // the blocks before it: one growing slice was copied at each growth
+	bad  int
+	err  error
+	_    [64]byte // the next receiver's counter is on another cache line
 }
+
+// latBlock is how many latencies a pushTally block holds.
+const latBlock = 8192
 
 func (pt *pushTally) add(p protocol.Push) {
 	if p.Type != protocol.PushMsgNew {
@@ -131,9 +130,28 @@ func (pt *pushTally) add(p protocol.Push) {
 		pt.bad++
 		pt.err = err
 	} else {
+		if len(pt.lat) == cap(pt.lat) {
+			if pt.lat != nil {
+				pt.full = append(pt.full, pt.lat)
+			}
+			pt.lat = make([]time.Duration, 0, latBlock)
+		}
 		pt.lat = append(pt.lat, now.Sub(sent))
 	}
 	pt.mu.Unlock()
+}
+
+// addTo adds what pt counted to rec.
+func (pt *pushTally) addTo(rec *recorder) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	for _, block := range pt.full {
+		rec.merge(block)
+	}
+	rec.merge(pt.lat)
+	for range pt.bad {
+		rec.add(0, pt.err)
+	}
 }
 
 // sentAt reads the send time from the start of a msg.new push's text
@@ -143,9 +161,14 @@ func sentAt(data []byte) (time.Time, error) {
 	if i < 0 || len(data) < i+len(textKey)+stampLen {
 		return time.Time{}, errors.New("msg.new without a bench text")
 	}
-	ns, err := strconv.ParseInt(string(data[i+len(textKey):][:stampLen]), 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("msg.new text without a send time: %w", err)
+	// By hand: strconv.ParseInt, and the string made for it, were 3% of the
+	// bench's CPU at 800,000 pushes/s.
+	var ns int64
+	for _, c := range data[i+len(textKey):][:stampLen] {
+		if c < '0' || c > '9' {
+			return time.Time{}, fmt.Errorf("msg.new text without a send time: %q", data[i+len(textKey):][:stampLen])
+		}
+		ns = ns*10 + int64(c-'0')
 	}
 	return time.Unix(0, ns), nil
 }
