@@ -7,29 +7,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startWriteBack starts writing the dirty pages of n bytes at off to disk
-// and does not wait for them.
-func startWriteBack(f *os.File, off, n int64) error {
-	return syncRange(f, off, n, unix.SYNC_FILE_RANGE_WRITE)
-}
-
-// waitWriteBack waits until n bytes at off, whose write-back was started,
-// are written, writing what is still dirty.
-func waitWriteBack(f *os.File, off, n int64) error {
-	return syncRange(f, off, n, unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
-}
-
-func syncRange(f *os.File, off, n int64, flags int) error {
+// syncData writes f's dirty pages and what the kernel needs to read them
+// back to disk and flushes the disk's cache (fdatasync).
+func syncData(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = unix.SyncFileRange(int(fd), off, n, flags) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = unix.Fdatasync(int(fd)) }); err != nil {
 		return err
 	}
 	if serr != nil {
-		return &os.SyscallError{Syscall: "sync_file_range", Err: serr}
+		return &os.SyscallError{Syscall: "fdatasync", Err: serr}
 	}
 	return nil
 }
@@ -42,8 +32,7 @@ func dropCache(f *os.File, off, n int64) {
 	}
 }
 
-// unsupported reports whether err says that the file system cannot start
-// write-back of a range.
+// unsupported reports whether err says that the file cannot be synced.
 func unsupported(err error) bool {
 	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ESPIPE)
 }
