@@ -641,9 +641,14 @@ func TestFileDigestAtTheEnd(t *testing.T) {
 		up = upload(t, a, to, "declared.bin", data)
 		wantStatus(t, "digest against the declared", patchDigest(t, up, 0, data[:10], reprDigest(other), false), http.StatusBadRequest)
 		stored("declared, then a matching trailer", patchDigest(t, up, 0, data, reprDigest(data), true), data)
+		// As a trailer it comes after the bytes: refused, the bytes kept,
+		// and the declared sum still completes the upload.
+		up = upload(t, a, to, "declared-trailer.bin", data)
+		wantStatus(t, "trailer against the declared", patchDigest(t, up, 0, data, reprDigest(other), true), http.StatusBadRequest)
+		stored("declared, after a contradicting trailer", patch(t, up, int64(len(data)), nil), data)
 		call(t, a, protocol.TypeFileList, protocol.FileList{}, &list)
-		if len(list.Files) != 4 {
-			t.Fatalf("dora sent %d files, want 4 (trailer, header, late, declared)", len(list.Files))
+		if len(list.Files) != 5 {
+			t.Fatalf("dora sent %d files, want 5 (trailer, header, late, declared, declared-trailer)", len(list.Files))
 		}
 	})
 }
