@@ -459,6 +459,10 @@ func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpErr
 	}
 	if err := s.keep(u); err != nil {
 		s.log.Error("files: store upload", "file", u.file.ID, "err", err)
+		if errors.Is(err, errTmpSize) {
+			s.discard(u)
+			return storage.File{}, errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error; upload discarded")
+		}
 		return storage.File{}, errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
 	}
 	f := u.file
@@ -509,6 +513,9 @@ func (s *Service) keep(u *upload) error {
 		return err
 	}
 	err = tmp.Sync()
+	if err == nil {
+		err = checkSize(tmp, u.file.Size)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -536,6 +543,23 @@ func (s *Service) keep(u *upload) error {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// errTmpSize: an upload's temporary file does not hold the declared size.
+var errTmpSize = errors.New("temporary file of the wrong size")
+
+// checkSize makes sure that tmp holds size bytes. Only a bug gets past it
+// (the hash saw the bytes that came, not the file): better no file than a
+// wrong one.
+func checkSize(tmp *os.File, size int64) error {
+	st, err := tmp.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() != size {
+		return fmt.Errorf("%w: %d bytes, not %d", errTmpSize, st.Size(), size)
+	}
+	return nil
 }
 
 func syncDir(dir string) error {

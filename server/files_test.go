@@ -40,6 +40,22 @@ func patch(t *testing.T, up protocol.FileUploadReply, offset int64, body []byte)
 	return doPatch(t, req)
 }
 
+// head is the HEAD of an upload: how much the server has.
+func head(t *testing.T, up protocol.FileUploadReply) http.Header {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodHead, up.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header
+}
+
 // patchRequest is the PATCH of body to an upload at offset, to send with
 // doPatch.
 func patchRequest(t *testing.T, up protocol.FileUploadReply, offset int64, body []byte) *http.Request {
@@ -241,18 +257,11 @@ func TestFileResume(t *testing.T) {
 		if again.File != first.File || again.Offset != 400_000 || again.Token == first.Token {
 			t.Fatalf("second ask %+v, first %+v", again, first)
 		}
-		req, _ := http.NewRequest(http.MethodHead, again.URL, nil)
-		req.Header.Set("Authorization", "Bearer "+again.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.Header.Get("Upload-Offset") != "400000" || resp.Header.Get("Upload-Length") != strconv.Itoa(len(data)) {
-			t.Fatalf("HEAD %v", resp.Header)
+		if h := head(t, again); h.Get("Upload-Offset") != "400000" || h.Get("Upload-Length") != strconv.Itoa(len(data)) {
+			t.Fatalf("HEAD %v", h)
 		}
 		// A wrong offset is refused with the right one.
-		resp = patch(t, again, 10, data[10:])
+		resp := patch(t, again, 10, data[10:])
 		wantStatus(t, "wrong offset", resp, http.StatusConflict)
 		if resp.Header.Get("Upload-Offset") != "400000" {
 			t.Fatalf("conflict says %q", resp.Header.Get("Upload-Offset"))
@@ -418,14 +427,7 @@ func testFileUploadRetries(t *testing.T, backend string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("server has %q bytes of the stalled upload", offset)
 		}
-		head, _ := http.NewRequest(http.MethodHead, up.URL, nil)
-		head.Header.Set("Authorization", "Bearer "+up.Token)
-		resp, err := http.DefaultClient.Do(head)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		offset = resp.Header.Get("Upload-Offset")
+		offset = head(t, up).Get("Upload-Offset")
 	}
 	start := time.Now()
 	wantStatus(t, "takeover", patch(t, up, 100_000, data[100_000:]), http.StatusCreated)
