@@ -239,7 +239,7 @@ func (u *upload) patch(ctx context.Context, offset int64) (*protocol.FileInfo, i
 	if n == 0 {
 		body = http.NoBody // the empty rest of a file still needs its PATCH
 	}
-	resp, err := u.c.do(ctx, http.MethodPatch, u.reply.URL, u.reply.Token, body, size, header, trailer, g)
+	resp, err := u.c.do(ctx, dataRequest{method: http.MethodPatch, url: u.reply.URL, token: u.reply.Token, body: body, size: size, header: header, trailer: trailer}, g)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -281,7 +281,7 @@ func (u *upload) resume(ctx context.Context) (int64, error) {
 func (u *upload) head(ctx context.Context) (int64, error) {
 	g := u.c.guard(ctx)
 	defer g.stop()
-	resp, err := u.c.do(ctx, http.MethodHead, u.reply.URL, u.reply.Token, nil, 0, nil, nil, g)
+	resp, err := u.c.do(ctx, dataRequest{method: http.MethodHead, url: u.reply.URL, token: u.reply.Token}, g)
 	if err != nil {
 		return 0, err
 	}

@@ -157,7 +157,7 @@ func (dl *download) get(ctx context.Context) error {
 	}
 	g := dl.c.guard(ctx)
 	defer g.stop()
-	resp, err := dl.c.do(ctx, http.MethodGet, dl.d.URL, dl.d.Token, nil, 0, header, nil, g)
+	resp, err := dl.c.do(ctx, dataRequest{method: http.MethodGet, url: dl.d.URL, token: dl.d.Token, header: header}, g)
 	if err != nil {
 		return err
 	}

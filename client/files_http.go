@@ -49,23 +49,31 @@ func isTransient(err error) bool {
 	return errors.As(err, &te)
 }
 
-// do sends one request of the data channel with token. The request is cut
-// when guard is not poked for the stall timeout (its meters poke it while
-// bytes move). A network failure comes back transient; any response is
-// the caller's to read and close.
-func (c *Client) do(ctx context.Context, method, rawURL, token string, body io.Reader, size int64, header map[string]string, trailer http.Header, guard *stallGuard) (*http.Response, error) {
-	u, err := c.dataURL(rawURL)
+// dataRequest is one request of the data channel.
+type dataRequest struct {
+	method, url, token string
+	body               io.Reader
+	size               int64 // the body's length; -1: chunked, as a trailer needs
+	header             map[string]string
+	trailer            http.Header
+}
+
+// do sends r. The request is cut when guard is not poked for the stall
+// timeout (its meters poke it while bytes move). A network failure comes
+// back transient; any response is the caller's to read and close.
+func (c *Client) do(ctx context.Context, r dataRequest, guard *stallGuard) (*http.Response, error) {
+	u, err := c.dataURL(r.url)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(guard.ctx, method, u, body)
+	req, err := http.NewRequestWithContext(guard.ctx, r.method, u, r.body)
 	if err != nil {
 		return nil, err
 	}
-	req.ContentLength = size // -1: chunked, as a trailer needs
-	req.Trailer = trailer
-	req.Header.Set("Authorization", "Bearer "+token)
-	for k, v := range header {
+	req.ContentLength = r.size
+	req.Trailer = r.trailer
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
 	resp, err := c.http.Do(req)
@@ -76,7 +84,7 @@ func (c *Client) do(ctx context.Context, method, rawURL, token string, body io.R
 		if cause := context.Cause(guard.ctx); errors.Is(cause, errStalled) {
 			err = cause
 		}
-		return nil, transient(fmt.Errorf("%s %s: %w", method, u, err))
+		return nil, transient(fmt.Errorf("%s %s: %w", r.method, u, err))
 	}
 	return resp, nil
 }
