@@ -145,6 +145,9 @@ func cmdFileGet(ctx context.Context, a *app, cl *cmdLine) error {
 func savePath(out, name, id string) (string, error) {
 	if out != "" {
 		if st, err := os.Stat(out); err != nil || !st.IsDir() {
+			if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+				return "", fmt.Errorf("-o %s: no directory %s to save it in", out, filepath.Dir(out))
+			}
 			return out, nil
 		}
 	}

@@ -50,6 +50,9 @@ func TestSavePath(t *testing.T) {
 	if p, err := savePath("x.txt", "other", "id"); err != nil || p != "x.txt" {
 		t.Fatalf("-o naming an existing file = %q, %v", p, err)
 	}
+	if _, err := savePath(filepath.Join("none", "x.txt"), "other", "id"); err == nil || !strings.Contains(err.Error(), "no directory none") {
+		t.Fatalf("-o in a directory that does not exist: %v", err)
+	}
 	sub := filepath.Join(dir, "sub")
 	if err := os.Mkdir(sub, 0o700); err != nil {
 		t.Fatal(err)
