@@ -48,6 +48,9 @@ func (a *userActor) friendAdd(ctx actor.Context, r *request) {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no user %s", other)
 		}
+		if errors.Is(err, storage.ErrConflict) {
+			return nil, protocol.Errorf(protocol.CodeConflict, "you are friends with %s already, or have asked", other)
+		}
 		return state, err
 	}, func(_ actor.Context, data any) any {
 		state := data.(string)
