@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -315,10 +316,20 @@ func (c *Config) LoadYAML(r io.Reader) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for i, e := range te.Errors {
+				te.Errors[i] = unknownField.ReplaceAllString(e, "unknown key $1")
+			}
+		}
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }
+
+// unknownField is how yaml names an unknown key: after the Go type it is
+// not a field of, which tells an operator nothing.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
 // A Setting is a key that is also a flag (--listen) and an environment
 // variable (HUDDLE_LISTEN).
