@@ -203,7 +203,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			"rtcp_in", rs.RTCPIn, "feedback_routed", rs.FeedbackRouted, "restarts", rs.Restarts)
 		errStore := s.store.Close()
 		s.stopErr = errors.Join(errMetrics, errFiles, errHub, errNet, errRelay, errStore)
-		s.log.Info("server stopped", "err", s.stopErr)
+		if s.stopErr != nil {
+			s.log.Error("server stopped", "err", s.stopErr)
+		} else {
+			s.log.Info("server stopped")
+		}
 	})
 	return s.stopErr
 }

@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"http", srv.HTTPAddr().String(), "media", srv.MediaAddr().String(), "metrics", metrics,
 		"store", redactStore(cfg.EffectiveStore()), "data", cfg.Data, "gomaxprocs", procs)
 	<-ctx.Done()
-	log.Info("shutting down")
+	log.Info("shutting down", "cause", context.Cause(ctx).Error())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Net.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
