@@ -43,13 +43,17 @@ func (a *userActor) friendAdd(ctx actor.Context, r *request) {
 	if !ok {
 		return
 	}
+	known := a.st.friends[other] // read here: the job runs elsewhere
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
 		state, err := a.hub.store.RequestFriend(sctx, a.name, other, a.hub.now())
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, protocol.Errorf(protocol.CodeNotFound, "no user %s", other)
 		}
 		if errors.Is(err, storage.ErrConflict) {
-			return nil, protocol.Errorf(protocol.CodeConflict, "you are friends with %s already, or have asked", other)
+			if known == storage.FriendRequested {
+				return nil, protocol.Errorf(protocol.CodeConflict, "you asked %s already; they have not accepted yet", other)
+			}
+			return nil, protocol.Errorf(protocol.CodeConflict, "you are friends with %s already", other)
 		}
 		return state, err
 	}, func(_ actor.Context, data any) any {

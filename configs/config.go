@@ -329,7 +329,7 @@ func (c *Config) LoadYAML(r io.Reader) error {
 
 // unknownField is how yaml names an unknown key: after the Go type it is
 // not a field of, which tells an operator nothing.
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+var unknownField = regexp.MustCompile(`field (.+) not found in type \S+`)
 
 // A Setting is a key that is also a flag (--listen) and an environment
 // variable (HUDDLE_LISTEN).

@@ -386,10 +386,15 @@ func (s *Service) copyBody(r *http.Request, u *upload, p *patch, tmp *os.File, w
 			}
 			if _, err := tmp.Write(buf[n : n+k]); err != nil {
 				// Cut off what part of the read was written: the file
-				// must hold exactly the bytes the hash sees.
-				_ = tmp.Truncate(u.file.Size - remaining)
+				// must hold exactly the bytes the hash sees. When it
+				// cannot be, the two disagree: start over.
 				hp.Sum(buf[:n])
 				s.log.Error("files: write upload", "file", u.file.ID, "err", err)
+				if terr := tmp.Truncate(u.file.Size - remaining); terr != nil {
+					s.discard(u)
+					s.log.Error("files: truncate upload", "file", u.file.ID, "err", terr)
+					return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now; upload discarded")
+				}
 				return errf(http.StatusInsufficientStorage, protocol.CodeUnavailable, "cannot store the upload now")
 			}
 			n += k
@@ -459,7 +464,7 @@ func (s *Service) finish(ctx context.Context, u *upload) (storage.File, *httpErr
 	}
 	if err := s.keep(u); err != nil {
 		s.log.Error("files: store upload", "file", u.file.ID, "err", err)
-		if errors.Is(err, errTmpSize) {
+		if errors.Is(err, errBadTmp) {
 			s.discard(u)
 			return storage.File{}, errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error; upload discarded")
 		}
@@ -512,8 +517,10 @@ func (s *Service) keep(u *upload) error {
 	if err != nil {
 		return err
 	}
-	err = tmp.Sync()
-	if err == nil {
+	if err = tmp.Sync(); err != nil {
+		// A later fsync may not report what this one lost.
+		err = fmt.Errorf("%w: fsync: %w", errBadTmp, err)
+	} else {
 		err = checkSize(tmp, u.file.Size)
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -545,11 +552,13 @@ func (s *Service) keep(u *upload) error {
 	return syncDir(dir)
 }
 
-// errTmpSize: an upload's temporary file does not hold the declared size.
-var errTmpSize = errors.New("temporary file of the wrong size")
+// errBadTmp: an upload's temporary file cannot be kept, whatever a retry
+// would say: its fsync failed, or it does not hold the declared size.
+var errBadTmp = errors.New("temporary file cannot be kept")
 
-// checkSize makes sure that tmp holds size bytes. Only a bug gets past it
-// (the hash saw the bytes that came, not the file): better no file than a
+// checkSize makes sure that tmp holds size bytes. A file of another size
+// means that the file and the hash disagree (the hash saw the bytes that
+// came, not the file), which only a bug leaves: better no file than a
 // wrong one.
 func checkSize(tmp *os.File, size int64) error {
 	st, err := tmp.Stat()
@@ -557,7 +566,7 @@ func checkSize(tmp *os.File, size int64) error {
 		return err
 	}
 	if st.Size() != size {
-		return fmt.Errorf("%w: %d bytes, not %d", errTmpSize, st.Size(), size)
+		return fmt.Errorf("%w: %d bytes, not %d", errBadTmp, st.Size(), size)
 	}
 	return nil
 }

@@ -53,6 +53,9 @@ func head(t *testing.T, up protocol.FileUploadReply) http.Header {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD %s: %s", up.URL, resp.Status)
+	}
 	return resp.Header
 }
 

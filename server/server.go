@@ -203,11 +203,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			"rtcp_in", rs.RTCPIn, "feedback_routed", rs.FeedbackRouted, "restarts", rs.Restarts)
 		errStore := s.store.Close()
 		s.stopErr = errors.Join(errMetrics, errFiles, errHub, errNet, errRelay, errStore)
-		if s.stopErr != nil {
-			s.log.Error("server stopped", "err", s.stopErr)
-		} else {
-			s.log.Info("server stopped")
-		}
+		s.log.Info("server stopped") // an error is the caller's to report
 	})
 	return s.stopErr
 }

@@ -139,14 +139,20 @@ func cmdFileGet(ctx context.Context, a *app, cl *cmdLine) error {
 }
 
 // savePath chooses where file get saves a file called name by its sender.
-// A path given with -o is used as given, replacing what is there; a
+// A path given with -o is used as given, replacing what is there (its
+// directory must exist); a
 // directory given with -o, or none, gets a name made safe from name, and
 // nothing there is replaced unless -o names it.
 func savePath(out, name, id string) (string, error) {
 	if out != "" {
 		if st, err := os.Stat(out); err != nil || !st.IsDir() {
-			if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+			switch st, err := os.Stat(filepath.Dir(out)); {
+			case errors.Is(err, fs.ErrNotExist):
 				return "", fmt.Errorf("-o %s: no directory %s to save it in", out, filepath.Dir(out))
+			case err != nil:
+				return "", fmt.Errorf("-o %s: %w", out, err)
+			case !st.IsDir():
+				return "", fmt.Errorf("-o %s: %s is not a directory", out, filepath.Dir(out))
 			}
 			return out, nil
 		}

@@ -10,11 +10,11 @@ import (
 	"sync"
 )
 
-// Chunk is how many bytes of a file arrive between two hand-offs to the
-// kernel's write-back (see File). Small enough that the final fsync has
-// little left to wait for and that the dirty pages a transfer holds stay a
-// few chunks; big enough that the system calls cost nothing next to the
-// copy (128 per GiB).
+// Chunk is how many bytes of a file arrive between two fdatasyncs (see
+// File). Small enough that the final fsync has little left to wait for and
+// that the dirty pages a transfer holds stay a few chunks; big enough that
+// there are few of them (128 per GiB), and they run off the copying
+// goroutine.
 const Chunk = 8 << 20
 
 // File follows the bytes appended to a file and, every Chunk, has the
@@ -33,8 +33,8 @@ const Chunk = 8 << 20
 // flushing along the way spreads that over the transfer.
 //
 // The system calls run on a goroutine of their own: made by the goroutine
-// that copies, they cost it the kernel's walk over the pages and made it
-// wait for the disk. When that goroutine falls behind, chunks merge. With
+// that copies, they would cost it the kernel's walk over the pages and
+// make it wait for the disk. When that goroutine falls behind, chunks merge. With
 // drop the chunks on disk also leave the page cache (posix_fadvise
 // DONTNEED), so that the file holds about two chunks of memory however big
 // it is: a download drops them, as a big file just fetched is seldom read

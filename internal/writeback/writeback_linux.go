@@ -34,5 +34,5 @@ func dropCache(f *os.File, off, n int64) {
 
 // unsupported reports whether err says that the file cannot be synced.
 func unsupported(err error) bool {
-	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ESPIPE)
+	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EROFS) // fdatasync(2): a file that cannot be synced
 }

@@ -9,9 +9,8 @@ import (
 	"testing"
 )
 
-// TestWriteBack: a file appended to in pieces, with write-back started and
-// waited for along the way (from an offset, as a resumed upload is), holds
-// exactly the bytes written.
+// TestWriteBack: a file appended to in pieces, synced along the way (from
+// an offset, as a resumed upload is), holds exactly the bytes written.
 func TestWriteBack(t *testing.T) {
 	for _, drop := range []bool{false, true} {
 		path := filepath.Join(t.TempDir(), "f")
@@ -47,11 +46,10 @@ func TestWriteBack(t *testing.T) {
 	}
 }
 
-// TestWriteBackError: a chunk that cannot be written back is reported by
-// close.
+// TestWriteBackError: a chunk that cannot be synced is reported by close.
 func TestWriteBackError(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		t.Skip("write-back of a range is Linux's")
+		t.Skip("write-back along the way is Linux's")
 	}
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
