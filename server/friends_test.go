@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ func TestFriendsAndPresence(t *testing.T) {
 		if st.State != protocol.FriendRequested {
 			t.Fatalf("add state %+v", st)
 		}
-		callErr(t, a1, protocol.TypeFriendAdd, protocol.FriendTarget{User: "bob"}, protocol.CodeConflict)
+		if pe := callErr(t, a1, protocol.TypeFriendAdd, protocol.FriendTarget{User: "bob"}, protocol.CodeConflict); !strings.Contains(pe.Message, "asked bob already") {
+			t.Fatalf("a second request: %q, want it to say it was asked", pe.Message)
+		}
 
 		// bob was offline: he sees the request at login.
 		b, bs := e.login("bob")
