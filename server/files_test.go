@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -656,4 +658,36 @@ func TestFileDigestAtTheEnd(t *testing.T) {
 			t.Fatalf("dora sent %d files, want 5 (trailer, header, late, declared, declared-trailer)", len(list.Files))
 		}
 	})
+}
+
+// TestFileTmpOfWrongSize: an upload whose temporary file does not hold the
+// bytes the hash saw (here a byte appended behind the server's back, as a
+// failed truncate or a bug would leave) is discarded at the end, not
+// stored.
+func TestFileTmpOfWrongSize(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	a, _ := e.newUser("pete")
+	e.newUser("quin")
+	data := randomBytes(100_000)
+	up := upload(t, a, protocol.Conversation{User: "quin"}, "odd.bin", data)
+	wantStatus(t, "first part", patch(t, up, 0, data[:50_000]), http.StatusNoContent)
+	tmp, err := os.OpenFile(filepath.Join(cfg.Data, "files", "tmp", up.File), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.Write([]byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tmp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	resp := patch(t, up, 50_000, data[50_000:])
+	wantStatus(t, "the rest onto a file one byte too long", resp, http.StatusInternalServerError)
+	wantStatus(t, "after the discard", patch(t, up, 0, data), http.StatusNotFound)
+	var list protocol.FileListReply
+	call(t, a, protocol.TypeFileList, protocol.FileList{}, &list)
+	if len(list.Files) != 0 {
+		t.Fatalf("stored %+v", list.Files)
+	}
 }

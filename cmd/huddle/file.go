@@ -140,21 +140,12 @@ func cmdFileGet(ctx context.Context, a *app, cl *cmdLine) error {
 
 // savePath chooses where file get saves a file called name by its sender.
 // A path given with -o is used as given, replacing what is there (its
-// directory must exist); a
-// directory given with -o, or none, gets a name made safe from name, and
-// nothing there is replaced unless -o names it.
+// directory must exist); a directory given with -o, or none, gets a name
+// made safe from name, and nothing there is replaced unless -o names it.
 func savePath(out, name, id string) (string, error) {
 	if out != "" {
 		if st, err := os.Stat(out); err != nil || !st.IsDir() {
-			switch st, err := os.Stat(filepath.Dir(out)); {
-			case errors.Is(err, fs.ErrNotExist):
-				return "", fmt.Errorf("-o %s: no directory %s to save it in", out, filepath.Dir(out))
-			case err != nil:
-				return "", fmt.Errorf("-o %s: %w", out, err)
-			case !st.IsDir():
-				return "", fmt.Errorf("-o %s: %s is not a directory", out, filepath.Dir(out))
-			}
-			return out, nil
+			return out, checkDir(out, filepath.Dir(out))
 		}
 	}
 	path := filepath.Join(out, safeName(name, id))
@@ -162,6 +153,19 @@ func savePath(out, name, id string) (string, error) {
 		return "", fmt.Errorf("%s exists: name it with -o %s to replace it, or choose another path", path, path)
 	}
 	return path, nil
+}
+
+// checkDir reports why dir, where -o out would go, cannot hold it.
+func checkDir(out, dir string) error {
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("-o %s: no directory %s to save it in", out, dir)
+	case err != nil:
+		return fmt.Errorf("-o %s: %w", out, err)
+	case !st.IsDir():
+		return fmt.Errorf("-o %s: %s is not a directory", out, dir)
+	}
+	return nil
 }
 
 // safeName makes a file name of a name another user chose, which must land

@@ -34,12 +34,14 @@ const Chunk = 8 << 20
 //
 // The system calls run on a goroutine of their own: made by the goroutine
 // that copies, they would cost it the kernel's walk over the pages and
-// make it wait for the disk. When that goroutine falls behind, chunks merge. With
-// drop the chunks on disk also leave the page cache (posix_fadvise
-// DONTNEED), so that the file holds about two chunks of memory however big
-// it is: a download drops them, as a big file just fetched is seldom read
-// right away; the server keeps an upload's, as a recipient usually
-// downloads a new file soon. Elsewhere than Linux it does nothing.
+// make it wait for the disk. When that goroutine falls behind, chunks
+// merge, and the chunks queued while it synced are covered by one more
+// fdatasync (it syncs the whole file). With drop the chunks on disk also
+// leave the page cache (posix_fadvise DONTNEED), so that the file holds
+// about two chunks of memory however big it is: a download drops them, as
+// a big file just fetched is seldom read right away; the server keeps an
+// upload's, as a recipient usually downloads a new file soon. Elsewhere
+// than Linux it does nothing.
 type File struct {
 	f      *os.File
 	drop   bool
@@ -77,6 +79,7 @@ func (w *File) run() {
 		if off || w.err != nil {
 			continue
 		}
+		c = w.merge(c)
 		if err := syncData(w.f); err != nil {
 			if unsupported(err) {
 				off = true // the file system cannot: leave it to the fsync
@@ -87,6 +90,22 @@ func (w *File) run() {
 		}
 		if w.drop {
 			dropCache(w.f, c[0], c[1])
+		}
+	}
+}
+
+// merge extends c, the first chunk taken, over the chunks queued behind
+// it (they follow it in the file), so that one fdatasync covers them.
+func (w *File) merge(c [2]int64) [2]int64 {
+	for {
+		select {
+		case next, ok := <-w.chunks:
+			if !ok {
+				return c
+			}
+			c[1] = next[0] + next[1] - c[0]
+		default:
+			return c
 		}
 	}
 }
