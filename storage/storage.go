@@ -22,6 +22,7 @@ type Store interface {
 	Groups
 	Files
 	Meetings
+	Recordings
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections; callers stop using it first.
