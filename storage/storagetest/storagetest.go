@@ -74,6 +74,14 @@ func Run(t *testing.T, open Opener) {
 		{"MeetingBadValues", testMeetingBadValues},
 		{"MeetingChat", testMeetingChat},
 		{"MeetingsReopen", testMeetingsReopen},
+		{"RecordingRoundTrip", testRecordingRoundTrip},
+		{"RecordingOneRunning", testRecordingOneRunning},
+		{"RecordingNotFound", testRecordingNotFound},
+		{"RecordingBadValues", testRecordingBadValues},
+		{"UserRecordings", testUserRecordings},
+		{"UserRecordingsPaging", testUserRecordingsPaging},
+		{"ConcurrentCreateRecording", testConcurrentCreateRecording},
+		{"RecordingsReopen", testRecordingsReopen},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -135,6 +143,15 @@ func wantErr(t *testing.T, what string, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Fatalf("%s: err = %v, want %v", what, err, want)
+	}
+}
+
+// refused fails unless err refuses what only a caller's bug asks for: an
+// error that is neither ErrNotFound nor ErrConflict.
+func refused(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) {
+		t.Errorf("%s: err = %v, want a refusal that is neither not found nor conflict", what, err)
 	}
 }
 
