@@ -117,6 +117,7 @@ type Meetings struct {
 	MaxLivePerHost int           `yaml:"max_live_per_host"` // live meetings one user may host at once
 	RingTimeout    time.Duration `yaml:"ring_timeout"`      // an unanswered call ends after this long
 	Idle           time.Duration `yaml:"idle"`              // an idle meeting actor stops after this long (the meeting stays live)
+	RecordMaxBytes int64         `yaml:"record_max_bytes"`  // bytes of one recording's files at most; at the limit it stops
 }
 
 // Media configures the RTP relay.
@@ -218,6 +219,7 @@ func DefaultConfig() Config {
 			MaxMembers:     1000,
 			MaxLivePerHost: 20,
 			RingTimeout:    30 * time.Second,
+			RecordMaxBytes: 1 << 30,
 		},
 		Media: Media{
 			Port:             7702,
@@ -540,6 +542,7 @@ func (c *Config) Validate() error {
 	positive("meetings.max_members", int64(mt.MaxMembers))
 	positive("meetings.max_live_per_host", int64(mt.MaxLivePerHost))
 	positive("meetings.ring_timeout", int64(mt.RingTimeout))
+	positive("meetings.record_max_bytes", mt.RecordMaxBytes)
 	md := c.Media
 	if md.Port < 0 || md.Port > 65534 {
 		bad("media.port", "%d is outside 0..65534 (RTCP uses port+1)", md.Port)

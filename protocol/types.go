@@ -58,6 +58,11 @@ const (
 	TypeMediaSubscribe   = "media.subscribe"
 	TypeMediaUnsubscribe = "media.unsubscribe"
 
+	TypeRecordStart   = "record.start"
+	TypeRecordStop    = "record.stop"
+	TypeRecordingList = "recording.list"
+	TypeRecordingGet  = "recording.get"
+
 	TypeCallStart   = "call.start"
 	TypeCallAccept  = "call.accept"
 	TypeCallDecline = "call.decline"
@@ -81,6 +86,8 @@ const (
 	PushMeetingEnded   = "meeting.ended"
 	PushMeetingText    = "meeting.text"
 	PushMeetingCaption = "meeting.caption"
+	PushRecordStarted  = "record.started"
+	PushRecordStopped  = "record.stopped"
 	PushCallRing       = "call.ring"
 	PushCallEnded      = "call.ended"
 )
