@@ -8,62 +8,46 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4/pkg/media/ivfwriter"
-	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 
 	"huddle/client"
+	"huddle/media/rtpfile"
 	"huddle/protocol"
 )
 
-// rtpSink is a media file that takes RTP packets: pion's oggwriter and
-// ivfwriter.
-type rtpSink interface {
-	WriteRTP(*rtp.Packet) error
-	Close() error
-}
-
-// outputFile names the file subscribe writes a track to and opens it; the
-// text tracks are printed instead.
-func outputFile(dir, track string) (path string, open func() (rtpSink, error)) {
-	switch track {
-	case protocol.TrackAudio:
-		path = filepath.Join(dir, "audio.ogg")
-		// Two channels, as the SDP says; a decoder plays mono packets in both.
-		return path, func() (rtpSink, error) { return oggwriter.New(path, opusClock, 2) }
-	case protocol.TrackVideo, protocol.TrackScreen:
-		path = filepath.Join(dir, track+".ivf")
-		return path, func() (rtpSink, error) {
-			return ivfwriter.New(path, ivfwriter.WithCodec("video/VP8"), ivfwriter.WithFrameRate(1, vp8Clock), ivfwriter.WithDirectPTS())
-		}
+// outputFile is where subscribe writes a track, and its container; the
+// text tracks (rtpfile.None) are printed instead.
+func outputFile(dir, track string) (string, rtpfile.Format) {
+	format := rtpfile.FormatOf(track)
+	if format == rtpfile.None {
+		return "", format
 	}
-	return "", nil
+	return filepath.Join(dir, track+format.Ext()), format
 }
 
 // receiver receives one track on its own socket.
 type receiver struct {
-	track string
-	conn  *net.UDPConn
-	relay netip.Addr // packets from any other IP are not the relay's and are ignored
-	path  string
-	open  func() (rtpSink, error) // nil: the track is text, shown by onText
+	track  string
+	conn   *net.UDPConn
+	relay  netip.Addr // packets from any other IP are not the relay's and are ignored
+	path   string
+	format rtpfile.Format // rtpfile.None: the track is text, shown by onText
 	// onText shows a T.140 payload (text and caption tracks).
 	onText func(track, text string)
 	// onWarn reports a packet the file could not take, once per track.
 	onWarn func(track string, err error)
 
-	sink   rtpSink
+	file   *rtpfile.File
 	warned bool
 	stats  trackStats
 }
 
 func newReceiver(track string, conn *net.UDPConn, relay netip.Addr, dir string) *receiver {
-	path, open := outputFile(dir, track)
-	return &receiver{track: track, conn: conn, relay: relay, path: path, open: open, stats: trackStats{Track: track}}
+	path, format := outputFile(dir, track)
+	return &receiver{track: track, conn: conn, relay: relay, path: path, format: format, stats: trackStats{Track: track}}
 }
 
 // receive takes the track's RTP until ctx ends, writing media to the file,
@@ -74,6 +58,7 @@ func (r *receiver) receive(ctx context.Context) error {
 	defer stop()
 	pt := protocol.PayloadType(r.track)
 	buf := make([]byte, 64<<10)
+	var p rtp.Packet
 	for {
 		n, from, err := r.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -82,12 +67,7 @@ func (r *receiver) receive(ctx context.Context) error {
 			}
 			return fmt.Errorf("receive %s: %w", r.track, err)
 		}
-		b := buf[:n]
-		if from.Addr().Unmap() != r.relay || n < 2 || (b[1] >= 192 && b[1] <= 223) {
-			continue
-		}
-		var p rtp.Packet
-		if p.Unmarshal(b) != nil || p.PayloadType != pt {
+		if !rtpfile.Parse(buf[:n], from, r.relay, pt, &p) {
 			continue
 		}
 		r.stats.Packets++
@@ -99,22 +79,22 @@ func (r *receiver) receive(ctx context.Context) error {
 }
 
 func (r *receiver) write(p *rtp.Packet) error {
-	if r.open == nil {
+	if r.format == rtpfile.None {
 		if r.onText != nil && len(p.Payload) > 0 {
 			r.onText(r.track, string(p.Payload))
 		}
 		return nil
 	}
-	if r.sink == nil {
-		s, err := r.open()
+	if r.file == nil {
+		f, err := rtpfile.Create(r.path, r.format, nil)
 		if err != nil {
 			return fmt.Errorf("create %s: %w", r.path, err)
 		}
-		r.sink, r.stats.File = s, r.path
+		r.file, r.stats.File = f, r.path
 	}
 	// A packet the writer cannot parse is the sender's problem, not a
 	// reason to stop recording the others.
-	if err := r.sink.WriteRTP(p); err != nil && !r.warned && r.onWarn != nil {
+	if err := r.file.WriteRTP(p); err != nil && !r.warned && r.onWarn != nil {
 		r.warned = true
 		r.onWarn(r.track, err)
 	}
@@ -123,13 +103,10 @@ func (r *receiver) write(p *rtp.Packet) error {
 
 // close finishes the file (IVF frame count, Ogg end of stream).
 func (r *receiver) close() error {
-	if r.sink == nil {
+	if r.file == nil {
 		return nil
 	}
-	if err := r.sink.Close(); err != nil {
-		return fmt.Errorf("finish %s: %w", r.path, err)
-	}
-	return nil
+	return r.file.Close()
 }
 
 // receiveAll runs the receivers until ctx ends and closes their files.
@@ -216,7 +193,7 @@ func (a *app) prepareSubscribe(ctx context.Context, c *client.Client, meeting in
 			return rs, err
 		}
 		r := newReceiver(track, conn, relay.Addr(), dir)
-		r.onText = func(track, text string) { a.note("[%s] %s", track, printable(t140Text(text))) }
+		r.onText = func(track, text string) { a.note("[%s] %s", track, printable(rtpfile.T140Text(text))) }
 		r.onWarn = func(track string, err error) { a.warn(track+" packet not written", err) }
 		rs = append(rs, r)
 		if err := c.MediaSubscribe(rctx, meeting, track, localAddrPort(conn)); err != nil {
@@ -224,14 +201,4 @@ func (a *app) prepareSubscribe(ctx context.Context, c *client.Client, meeting in
 		}
 	}
 	return rs, nil
-}
-
-// t140Text tidies a T.140 payload (RFC 4103) for a terminal: the
-// zero-width no-break space T.140 sends as a keep-alive is dropped, line
-// separators become newlines, and the line ends of the last line go.
-func t140Text(s string) string {
-	s = strings.ReplaceAll(s, "\uFEFF", "")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\u2028", "\n")
-	return strings.TrimRight(s, "\r\n")
 }
