@@ -285,6 +285,18 @@ func (m *Meeting) Close() {
 	}
 }
 
+// SourceOf returns the source registered with ssrc, read from the
+// published view without a lock, as the packet path reads it; false for an
+// SSRC that no source has (the relay's own streams of Send, a source
+// unregistered since).
+func (m *Meeting) SourceOf(ssrc uint32) (Source, bool) {
+	s, ok := m.view.Load().bySSRC[ssrc]
+	if !ok {
+		return Source{}, false
+	}
+	return s.Source, true
+}
+
 // Stats returns the meeting's counters.
 func (m *Meeting) Stats() MeetingStats {
 	var s MeetingStats
