@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
-	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+
+	"huddle/internal/testutil/mediafile"
 )
 
 // opusPacket is a 20 ms CELT-only Opus packet (TOC 0xF8) of n+1 bytes.
@@ -57,71 +56,23 @@ func (l *limit) Take(n int64) bool {
 
 // readOgg returns the Opus packets of an Ogg file and whether its last
 // page ends the stream.
-func readOgg(t *testing.T, path string) (packets [][]byte, eos bool) {
+func readOgg(t *testing.T, path string) ([][]byte, bool) {
 	t.Helper()
-	f, err := os.Open(path)
+	packets, eos, err := mediafile.ReadOgg(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	r, _, err := oggreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		payload, h, err := r.ParseNextPage()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if _, hdr := h.HeaderType(payload); !hdr {
-			packets = append(packets, payload)
-		}
-	}
-	// pion's reader does not show the header type: walk the pages.
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := 0; off < len(b); {
-		n := oggHeader + int(b[off+26])
-		for _, lace := range b[off+oggHeader : off+n] {
-			n += int(lace)
-		}
-		eos = b[off+5]&oggEOS != 0
-		off += n
 	}
 	return packets, eos
 }
 
-// readIVF returns an IVF file's frames, checking the header's count.
+// readIVF returns an IVF file's frames.
 func readIVF(t *testing.T, path string) [][]byte {
 	t.Helper()
-	f, err := os.Open(path)
+	frames, _, err := mediafile.ReadIVF(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, h, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for {
-		data, _, err := r.ParseNextFrame()
-		if errors.Is(err, io.EOF) {
-			if int(h.NumFrames) != len(frames) {
-				t.Fatalf("%s: header says %d frames, holds %d", path, h.NumFrames, len(frames))
-			}
-			return frames
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		frames = append(frames, data)
-	}
+	return frames
 }
 
 func create(t *testing.T, format Format, budget Budget) *File {
