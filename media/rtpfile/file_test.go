@@ -232,7 +232,7 @@ func TestRepair(t *testing.T) {
 	dir := t.TempDir()
 	ogg, ivf := create(t, Ogg, nil), create(t, IVF, nil)
 	oggHeaders := int(ogg.Size()) // OpusHead and OpusTags
-	for i := range 8 {
+	for i := range 5 {
 		if err := ogg.WriteRTP(opusPacket(i, 20+30*i)); err != nil {
 			t.Fatal(err)
 		}
@@ -250,8 +250,8 @@ func TestRepair(t *testing.T) {
 		header   int // bytes before a reader takes the file
 		complete int
 	}{
-		{ogg, func(p string) int { n, _ := readOgg(t, p); return len(n) }, oggHeaders, 8},
-		{ivf, func(p string) int { return len(readIVF(t, p)) }, ivfHeader, 8},
+		{ogg, func(p string) int { n, _ := readOgg(t, p); return len(n) }, oggHeaders, 5},
+		{ivf, func(p string) int { return len(readIVF(t, p)) }, ivfHeader, 5},
 	} {
 		whole, err := os.ReadFile(tt.f.Path())
 		if err != nil {
@@ -300,7 +300,7 @@ func TestRepair(t *testing.T) {
 	if _, err := Repair(path, Ogg); err != nil {
 		t.Fatal(err)
 	}
-	if n, eos := readOgg(t, path); n != nil && (len(n) != 7 || !eos) {
+	if n, eos := readOgg(t, path); len(n) != 4 || !eos {
 		t.Fatalf("after a bad CRC: %d packets, end of stream %v", len(n), eos)
 	}
 	// An IVF header with a wrong count gets the right one.
