@@ -297,6 +297,10 @@ func (m *Meeting) SourceOf(ssrc uint32) (Source, bool) {
 	return s.Source, true
 }
 
+// RelayAddr is the address the relay sends the meeting's RTP from: its
+// RTP port.
+func (m *Meeting) RelayAddr() netip.AddrPort { return m.r.addr }
+
 // Stats returns the meeting's counters.
 func (m *Meeting) Stats() MeetingStats {
 	var s MeetingStats

@@ -44,7 +44,7 @@ const (
 // Config configures a Recorder.
 type Config struct {
 	Dir      string     // the recording's directory; Start creates it (its parent must exist, it must not)
-	IP       netip.Addr // where its sockets listen: the relay's media IP, the only one it takes packets from
+	IP       netip.Addr // where its sockets listen: the relay's media IP (it takes packets only from the relay's RTP address)
 	MaxBytes int64      // the files' total may not pass it: at the limit nothing more is written and Full is closed; 0: no limit
 	MaxFiles int        // files per recording, one per source and text track; 0: DefaultMaxFiles
 	Logger   *slog.Logger
@@ -66,6 +66,7 @@ type Track struct {
 // Recorder records one meeting. Start it, Stop it.
 type Recorder struct {
 	m       *media.Meeting
+	relay   netip.AddrPort // the only sender whose packets are kept
 	cfg     Config
 	log     *slog.Logger
 	start   time.Time
@@ -106,7 +107,7 @@ func Start(m *media.Meeting, cfg Config) (*Recorder, error) {
 	if err := os.Mkdir(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
-	r := &Recorder{m: m, cfg: cfg, log: cfg.Logger.With("dir", cfg.Dir), start: time.Now()}
+	r := &Recorder{m: m, relay: m.RelayAddr(), cfg: cfg, log: cfg.Logger.With("dir", cfg.Dir), start: time.Now()}
 	r.budget = budget{max: cfg.MaxBytes, log: r.log, full: make(chan struct{})}
 	for i := range r.tracks {
 		t, err := r.listen(i)

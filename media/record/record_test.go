@@ -64,6 +64,15 @@ func TestRecordMeeting(t *testing.T) {
 	if _, err := other.WriteToUDPAddrPort(b, rec.tracks[trackAudio].addr); err != nil {
 		t.Fatal(err)
 	}
+	// From the relay's IP but not its RTP port: ignored too.
+	local, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	if _, err := local.WriteToUDPAddrPort(b, rec.tracks[trackAudio].addr); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []string{"alice: hello\r\n", "\uFEFF", "bob: <b>hi</b> & --> bye\r\nsecond line\r\n\r\n"} {
 		must(t, m.Send(trackText, protocol.PayloadT140, []byte(s)))
 	}

@@ -66,7 +66,9 @@ func (t *track) run() {
 			}
 			return
 		}
-		if !rtpfile.Parse(buf[:n], from, t.r.cfg.IP, t.pt, &p) {
+		// From the relay's RTP port only: another local process that
+		// found the socket cannot write into the recording.
+		if from.Port() != t.r.relay.Port() || !rtpfile.Parse(buf[:n], from, t.r.relay.Addr(), t.pt, &p) {
 			continue
 		}
 		if t.format == rtpfile.None {
