@@ -36,24 +36,38 @@ func (c *Client) DownloadFile(ctx context.Context, id, path string, progress fun
 // the whole is checked against the file's record, the file synced, and
 // only then renamed to path. progress as for UploadFile.
 func (c *Client) SaveDownload(ctx context.Context, d protocol.FileDownloadReply, path string, progress func(done, total int64)) (protocol.FileInfo, error) {
+	renew := func(ctx context.Context) (string, string, error) {
+		d, err := c.FileDownload(ctx, d.File)
+		return d.URL, d.Token, err
+	}
+	if err := c.save(ctx, d, renew, path, progress); err != nil {
+		return protocol.FileInfo{}, err
+	}
+	return d.FileInfo, nil
+}
+
+// save fetches what d authorizes into path as SaveDownload says; renew asks
+// for a new URL and token when the one in d expires.
+func (c *Client) save(ctx context.Context, d protocol.FileDownloadReply, renew func(context.Context) (url, token string, err error),
+	path string, progress func(done, total int64)) error {
 	part := path + ".part"
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
-		return protocol.FileInfo{}, err
+		return err
 	}
-	dl := &download{c: c, d: d, f: f, h: sha256.New(), progress: progress}
+	dl := &download{c: c, d: d, renew: renew, f: f, h: sha256.New(), progress: progress}
 	err = dl.run(ctx)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return protocol.FileInfo{}, err
+		return err
 	}
 	if err := os.Rename(part, path); err != nil {
-		return protocol.FileInfo{}, err
+		return err
 	}
 	syncDir(filepath.Dir(path))
-	return d.FileInfo, nil
+	return nil
 }
 
 // syncDir makes a rename in dir durable where the system allows it (not on
@@ -70,6 +84,7 @@ func syncDir(dir string) {
 type download struct {
 	c        *Client
 	d        protocol.FileDownloadReply
+	renew    func(context.Context) (url, token string, err error)
 	f        *os.File
 	h        hash.Hash
 	have     int64
@@ -100,11 +115,11 @@ func (dl *download) run(ctx context.Context) error {
 				return ctx.Err()
 			case protocol.CodeOf(err) == protocol.CodeUnauthorized:
 				// The token expired while retrying: ask again.
-				d, err := dl.c.FileDownload(ctx, dl.d.File)
+				url, token, err := dl.renew(ctx)
 				if err != nil {
 					return err
 				}
-				dl.d.URL, dl.d.Token = d.URL, d.Token
+				dl.d.URL, dl.d.Token = url, token
 				fallthrough
 			case isTransient(err):
 				if dl.have > before {
