@@ -63,14 +63,18 @@ func (e *httpError) write(w http.ResponseWriter) {
 
 func (s *Service) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("HEAD /files/{id}", s.limited(s.handleHead))
-	mux.HandleFunc("PATCH /files/{id}", s.limited(s.handlePatch))
-	mux.HandleFunc("GET /files/{id}", s.limited(s.handleGet))
+	mux.HandleFunc("HEAD /files/{id}", s.limited(validFile, s.handleHead))
+	mux.HandleFunc("PATCH /files/{id}", s.limited(validFile, s.handlePatch))
+	mux.HandleFunc("GET /files/{id}", s.limited(validFile, s.handleGet))
+	mux.HandleFunc("GET /recordings/{id}/{file}", s.limited(validRecording, s.handleRecording))
 	return mux
 }
 
-// limited bounds the transfers in progress.
-func (s *Service) limited(h func(http.ResponseWriter, *http.Request) *httpError) http.HandlerFunc {
+// validFile reports whether the path names a file id.
+func validFile(r *http.Request) bool { return protocol.CheckFileID(r.PathValue("id")) == nil }
+
+// limited bounds the transfers in progress; valid checks the path first.
+func (s *Service) limited(valid func(*http.Request) bool, h func(http.ResponseWriter, *http.Request) *httpError) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case s.transfers <- struct{}{}:
@@ -80,7 +84,7 @@ func (s *Service) limited(h func(http.ResponseWriter, *http.Request) *httpError)
 			errf(http.StatusServiceUnavailable, protocol.CodeUnavailable, "too many transfers; retry").write(w)
 			return
 		}
-		if err := protocol.CheckFileID(r.PathValue("id")); err != nil {
+		if !valid(r) {
 			errf(http.StatusNotFound, protocol.CodeNotFound, "no such file").write(w)
 			return
 		}
@@ -597,29 +601,51 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) *httpError {
 	}
 	f, err := s.authorized(r.Context(), g.user, id)
 	if err != nil {
-		var pe *protocol.Error
-		if errors.As(err, &pe) && pe.Code == protocol.CodeForbidden {
-			return errf(http.StatusForbidden, pe.Code, "%s", pe.Message)
-		}
-		if errors.As(err, &pe) && pe.Code == protocol.CodeNotFound {
-			return errf(http.StatusNotFound, pe.Code, "%s", pe.Message)
-		}
-		s.log.Error("files: authorize download", "file", id, "err", err)
-		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+		return s.refused(err, "file", id)
 	}
-	blob, err := os.Open(s.blobPath(f.SHA256))
+	return s.serve(w, r, s.blobPath(f.SHA256), served{sha256: f.SHA256, typ: f.Type, name: f.Name, modified: f.Created})
+}
+
+// refused answers a download that its authorization check refused or
+// could not make.
+func (s *Service) refused(err error, what, id string) *httpError {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case protocol.CodeForbidden:
+			return errf(http.StatusForbidden, pe.Code, "%s", pe.Message)
+		case protocol.CodeNotFound:
+			return errf(http.StatusNotFound, pe.Code, "%s", pe.Message)
+		case protocol.CodeConflict:
+			return errf(http.StatusConflict, pe.Code, "%s", pe.Message)
+		}
+	}
+	s.log.Error("files: authorize download", what, id, "err", err)
+	return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+}
+
+// served describes what serve sends.
+type served struct {
+	sha256, typ, name string // ETag, Content-Type, the file name of Content-Disposition
+	modified          time.Time
+}
+
+// serve sends the file at path with http.ServeContent (Range, If-Range on
+// the ETag), as an attachment that no cache keeps.
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, path string, d served) *httpError {
+	blob, err := os.Open(path)
 	if err != nil {
-		s.log.Error("files: open blob", "file", id, "err", err)
+		s.log.Error("files: open for download", "path", path, "err", err)
 		return errf(http.StatusInternalServerError, protocol.CodeInternal, "internal error")
 	}
 	defer blob.Close()
 	h := w.Header()
-	h.Set("ETag", `"`+f.SHA256+`"`)
-	h.Set("Content-Type", f.Type)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
+	h.Set("ETag", `"`+d.sha256+`"`)
+	h.Set("Content-Type", d.typ)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.name}))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-store")
-	http.ServeContent(deadlineWriter{w, http.NewResponseController(w), s.cfg.ReadTimeout}, r, "", f.Created, blob)
+	http.ServeContent(deadlineWriter{w, http.NewResponseController(w), s.cfg.ReadTimeout}, r, "", d.modified, blob)
 	return nil
 }
 

@@ -28,11 +28,12 @@ import (
 // content-addressed store under Data/files, and writes a file's record only
 // once its bytes are verified and durable.
 type Service struct {
-	cfg   configs.Files
-	store storage.Store
-	log   *slog.Logger
-	dir   string // Data/files: blobs in ab/abcdef…, unfinished uploads in tmp/
-	now   func() time.Time
+	cfg    configs.Files
+	store  storage.Store
+	log    *slog.Logger
+	dir    string // Data/files: blobs in ab/abcdef…, unfinished uploads in tmp/
+	recDir string // Data/recordings: one directory per recording
+	now    func() time.Time
 
 	stored func(storage.File) // told of every file whose record was written
 
@@ -111,6 +112,7 @@ func New(cfg configs.Files, store storage.Store, dataDir string, log *slog.Logge
 		store:     store,
 		log:       log,
 		dir:       filepath.Join(dataDir, "files"),
+		recDir:    filepath.Join(dataDir, "recordings"),
 		now:       time.Now,
 		uploads:   make(map[string]*upload),
 		recent:    make(map[string]finished),
@@ -125,8 +127,10 @@ func New(cfg configs.Files, store storage.Store, dataDir string, log *slog.Logge
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, fmt.Errorf("files: clean %s: %w", tmp, err)
 	}
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return nil, fmt.Errorf("files: %w", err)
+	for _, d := range []string{tmp, s.recDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("files: %w", err)
+		}
 	}
 	return s, nil
 }
