@@ -52,6 +52,13 @@ type Files interface {
 	Upload(ctx context.Context, sender string, in protocol.FileUpload) (protocol.FileUploadReply, error)
 	Download(ctx context.Context, user, id string) (protocol.FileDownloadReply, error)
 	List(ctx context.Context, user string, in protocol.FileList) (protocol.FileListReply, error)
+
+	// RecordingDir is where a recording's files go.
+	RecordingDir(id int64) string
+	// Recordings lists the recordings user may download.
+	Recordings(ctx context.Context, user string, in protocol.RecordingList) (protocol.RecordingListReply, error)
+	// Recording authorizes user to download a recording's files.
+	Recording(ctx context.Context, user string, id int64) (protocol.RecordingGetReply, error)
 }
 
 // NewHub starts the actor system, the password hasher and the message
@@ -212,7 +219,7 @@ func routeOf(typ string) func() any {
 		return func() any { return new(protocol.GroupRole) }
 	case protocol.TypeMeetingAccept, protocol.TypeMeetingDecline, protocol.TypeMeetingJoin, protocol.TypeMeetingLeave,
 		protocol.TypeMeetingEnd, protocol.TypeMeetingMembers, protocol.TypeMeetingSDP,
-		protocol.TypeCallAccept, protocol.TypeCallDecline:
+		protocol.TypeCallAccept, protocol.TypeCallDecline, protocol.TypeRecordStart, protocol.TypeRecordStop:
 		return func() any { return new(protocol.MeetingID) }
 	case protocol.TypeMeetingInvite:
 		return func() any { return new(protocol.MeetingInvite) }
@@ -254,8 +261,12 @@ func meetingOf(in any) int64 {
 
 // RestoreMeetings starts the actors of the meetings that were live when the
 // server stopped, with the same addresses, so that their registered sources
-// are forwarded again. It runs before the server accepts connections.
+// are forwarded again, after completing the records of the recordings the
+// stop interrupted. It runs before the server accepts connections.
 func (h *Hub) RestoreMeetings(ctx context.Context) error {
+	if err := h.finishRecordings(ctx); err != nil {
+		return err
+	}
 	ms, err := h.store.LiveMeetings(ctx)
 	if err != nil {
 		return fmt.Errorf("restore meetings: %w", err)
@@ -378,7 +389,8 @@ func knownType(t string) bool {
 		protocol.TypeFriendAdd, protocol.TypeFriendAccept, protocol.TypeFriendRemove, protocol.TypeFriendList,
 		protocol.TypeMsgUnread, protocol.TypeGroupList,
 		protocol.TypeFileUpload, protocol.TypeFileDownload, protocol.TypeFileList,
-		protocol.TypeMeetingCreate, protocol.TypeMeetingList, protocol.TypeCallStart:
+		protocol.TypeMeetingCreate, protocol.TypeMeetingList, protocol.TypeCallStart,
+		protocol.TypeRecordingList, protocol.TypeRecordingGet:
 		return true
 	}
 	return false

@@ -33,6 +33,7 @@ type meetingState struct {
 	busy     bool  // a load or change is being stored
 	received uint64
 	ring     *time.Timer // a ringing call's timeout
+	rec      *recording  // the recording in progress, if any
 }
 
 // connSubs counts one connection's subscriptions in a meeting.
@@ -80,6 +81,7 @@ func (a *meetingActor) Receive(ctx actor.Context) {
 		a.hub.log.Warn("meeting actor restarting", "meeting", a.id)
 	case *actor.Stopping:
 		a.stopRing()
+		a.stopRecordingNow()
 	case *routed:
 		a.st.received++
 		switch m := m.msg.(type) {
@@ -92,7 +94,7 @@ func (a *meetingActor) Receive(ctx actor.Context) {
 		a.retireIfEnded(ctx)
 	case *jobDone:
 		a.jobDone(ctx, m)
-	case ringTimeout:
+	case ringTimeout, recordingFull:
 		a.enqueue(ctx, m)
 	}
 }
@@ -118,6 +120,10 @@ func (a *meetingActor) process(ctx actor.Context, m any) {
 		a.startRing(ctx)
 	case ringTimeout:
 		a.ringTimedOut(ctx, m)
+	case recordingFull:
+		if a.st.exists {
+			a.recordingFull(ctx, m)
+		}
 	case *request:
 		if s, _ := m.conn.Session().(*session); s != m.sess {
 			a.hub.fail(m, protocol.Errorf(protocol.CodeUnauthorized, "session ended; log in again"))
@@ -275,6 +281,10 @@ func (a *meetingActor) handle(ctx actor.Context, r *request) {
 		a.subscribe(r)
 	case protocol.TypeMediaUnsubscribe:
 		a.unsubscribe(r)
+	case protocol.TypeRecordStart:
+		a.recordStart(ctx, r)
+	case protocol.TypeRecordStop:
+		a.recordStop(ctx, r)
 	case protocol.TypeCallAccept:
 		a.callAccept(ctx, r)
 	case protocol.TypeCallDecline:

@@ -203,9 +203,21 @@ func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) 
 	if r != nil {
 		by = r.sess.user
 	}
+	cur := a.liveRecording()
+	var stopped protocol.RecordingInfo
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
+		if cur != nil {
+			var err error
+			if stopped, err = finishRecording(sctx, a.hub.store, a.hub.log, cur, now); err != nil {
+				return nil, err
+			}
+		}
 		return protocol.Empty{}, a.hub.store.EndMeeting(sctx, id, now)
 	}, func(_ actor.Context, data any) any {
+		if cur != nil {
+			a.st.rec = nil
+			a.push(protocol.PushRecordStopped, stopped, a.withStatus(storage.StatusJoined))
+		}
 		// call.ended first: it says why, and a client may stop at
 		// meeting.ended.
 		present := slices.Collect(a.present())

@@ -179,6 +179,10 @@ func (a *userActor) handleRequest(ctx actor.Context, r *request) {
 		a.fileDownload(ctx, r)
 	case protocol.TypeFileList:
 		a.fileList(ctx, r)
+	case protocol.TypeRecordingList:
+		a.recordingList(ctx, r)
+	case protocol.TypeRecordingGet:
+		a.recordingGet(ctx, r)
 	case protocol.TypeMeetingCreate:
 		a.meetingCreate(ctx, r)
 	case protocol.TypeMeetingList:

@@ -47,6 +47,28 @@ func (a *userActor) fileList(ctx actor.Context, r *request) {
 	}, nil)
 }
 
+func (a *userActor) recordingList(ctx actor.Context, r *request) {
+	var in protocol.RecordingList
+	if err := protocol.DecodeData(r.Data, &in); err != nil {
+		a.hub.fail(r, err)
+		return
+	}
+	a.job(ctx, r, func(sctx context.Context) (any, error) {
+		return a.hub.files.Recordings(sctx, a.name, in)
+	}, nil)
+}
+
+func (a *userActor) recordingGet(ctx actor.Context, r *request) {
+	var in protocol.RecordingID
+	if err := protocol.DecodeData(r.Data, &in); err != nil {
+		a.hub.fail(r, err)
+		return
+	}
+	a.job(ctx, r, func(sctx context.Context) (any, error) {
+		return a.hub.files.Recording(sctx, a.name, in.Recording)
+	}, nil)
+}
+
 // FileStored pushes file.new to the recipients of a file whose record was
 // just written: the receiving user, or every current member of the group,
 // and the sender's sessions. It runs on the data channel's goroutine.
