@@ -39,7 +39,7 @@ type command struct {
 // returning its rows in its own file and one entry here. (Functions rather
 // than variables: the rows refer to commands that print the table.)
 func commands() []command {
-	return slices.Concat(authCommands(), friendCommands(), chatCommands(), groupCommands(), fileCommands(), meetingCommands(), callCommands(), listenCommands())
+	return slices.Concat(authCommands(), friendCommands(), chatCommands(), groupCommands(), fileCommands(), meetingCommands(), recordCommands(), callCommands(), listenCommands())
 }
 
 func main() {

@@ -69,6 +69,7 @@ type publication struct {
 	ssrc        uint32
 	registered  bool
 	stats       trackStats
+	delay       time.Duration // from the start of publishing to its first frame
 }
 
 func cmdMeetingPublish(ctx context.Context, a *app, cl *cmdLine) error {
@@ -93,42 +94,60 @@ func cmdMeetingPublish(ctx context.Context, a *app, cl *cmdLine) error {
 		if f.path == "" {
 			continue
 		}
-		// Bad files are found before anything is registered.
-		tl, err := newTimeline(func() (frameSource, error) { return f.kind.open(f.path) }, *loop, f.kind.frameDur)
+		p, err := newPublication(f.track, f.path, f.kind, *loop)
 		if err != nil {
 			return cl.usageErrorf("--%s %s: %v", f.track, f.path, err)
 		}
-		pubs = append(pubs, &publication{track: f.track, path: f.path, kind: f.kind, tl: tl,
-			stats: trackStats{Track: f.track, File: f.path}})
+		pubs = append(pubs, p)
 	}
 	if len(pubs) == 0 {
 		return cl.usageErrorf("give at least one of --audio, --video and --screen")
 	}
 	return a.withTransfer(ctx, func(ctx context.Context, c *client.Client) error {
-		relays, err := a.preparePublish(ctx, c, id, pubs)
-		defer a.unregister(c, id, pubs)
-		if err != nil {
-			return err
-		}
-		wctx, stop := watchMeeting(ctx, c, id, false)
-		defer stop()
-		a.note("publishing to meeting %d", id)
-		errs := make([]error, len(pubs))
-		var wg sync.WaitGroup
-		for i, p := range pubs {
-			wg.Go(func() {
-				errs[i] = sendTrack(wctx, p.tl, newRTPOut(p, relays[i]))
-			})
-		}
-		wg.Wait()
-		if err := a.printStats(statsOf(pubs)); err != nil {
-			return err
-		}
-		if cause := context.Cause(wctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, errMeetingEnded) {
-			return cause
-		}
-		return errors.Join(errs...)
+		return a.publish(ctx, c, id, pubs)
 	})
+}
+
+// publish joins the meeting, registers a source for each publication and
+// sends them all, each from its delay on, until they end, the meeting ends
+// or ctx does; then it prints their counts.
+func (a *app) publish(ctx context.Context, c *client.Client, id int64, pubs []*publication) error {
+	relays, err := a.preparePublish(ctx, c, id, pubs)
+	defer a.unregister(c, id, pubs)
+	if err != nil {
+		return err
+	}
+	wctx, stop := watchMeeting(ctx, c, id, false)
+	defer stop()
+	a.note("publishing to meeting %d", id)
+	errs := make([]error, len(pubs))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, p := range pubs {
+		wg.Go(func() {
+			if sleepUntil(wctx, start.Add(p.delay)) {
+				errs[i] = sendTrack(wctx, p.tl, newRTPOut(p, relays[i]))
+			}
+		})
+	}
+	wg.Wait()
+	if err := a.printStats(statsOf(pubs)); err != nil {
+		return err
+	}
+	if cause := context.Cause(wctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, errMeetingEnded) {
+		return cause
+	}
+	return errors.Join(errs...)
+}
+
+// newPublication opens the file of a publication and reads its first frame:
+// bad files are found before anything is registered.
+func newPublication(track, path string, kind mediaKind, loop bool) (*publication, error) {
+	tl, err := newTimeline(func() (frameSource, error) { return kind.open(path) }, loop, kind.frameDur)
+	if err != nil {
+		return nil, err
+	}
+	return &publication{track: track, path: path, kind: kind, tl: tl, stats: trackStats{Track: track, File: path}}, nil
 }
 
 // preparePublish joins, opens a socket per track and registers it with a
