@@ -34,8 +34,12 @@ func cmdRecordStart(ctx context.Context, a *app, cl *cmdLine) error {
 
 func cmdRecordStop(ctx context.Context, a *app, cl *cmdLine) error {
 	return recordCommand(ctx, a, cl, (*client.Client).RecordStop, func(r protocol.RecordingInfo) string {
-		return fmt.Sprintf("stopped recording %d of meeting %d: %d files, %s (huddle recording get %d)",
-			r.Recording, r.Meeting, len(r.Tracks), size(r.Size), r.Recording)
+		files := fmt.Sprintf("%d files", len(r.Tracks))
+		if len(r.Tracks) == 1 {
+			files = "1 file"
+		}
+		return fmt.Sprintf("stopped recording %d of meeting %d: %s, %s (huddle recording get %d)",
+			r.Recording, r.Meeting, files, size(r.Size), r.Recording)
 	})
 }
 

@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -408,37 +407,31 @@ func testMeetingBadValues(t *testing.T, h *harness) {
 	h.newUser(t, "alice")
 	h.newUser(t, "bob")
 	m := h.newMeeting(t, meeting("standup", "alice", "239.255.0.1", 20000))
-	refused := func(what string, err error) {
-		t.Helper()
-		if err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) {
-			t.Errorf("%s: err = %v, want a refusal that is neither not found nor conflict", what, err)
-		}
-	}
 	set := func(role, status string) error {
 		return h.SetMeetingMember(ctx, m.ID, storage.MeetingMember{User: "bob", Role: role, Status: status, Updated: epoch})
 	}
-	refused("SetMeetingMember(status away)", set(storage.MeetingAttendee, "away"))
-	refused("SetMeetingMember(status empty)", set(storage.MeetingAttendee, ""))
-	refused("SetMeetingMember(role owner)", set("owner", storage.StatusInvited))
+	refused(t, "SetMeetingMember(status away)", set(storage.MeetingAttendee, "away"))
+	refused(t, "SetMeetingMember(status empty)", set(storage.MeetingAttendee, ""))
+	refused(t, "SetMeetingMember(role owner)", set("owner", storage.StatusInvited))
 	h.meetingMembers(t, m.ID, "alice:host:joined")
-	refused("SetMeetingMember(update to status away)", h.SetMeetingMember(ctx, m.ID,
+	refused(t, "SetMeetingMember(update to status away)", h.SetMeetingMember(ctx, m.ID,
 		storage.MeetingMember{User: "alice", Role: storage.MeetingHost, Status: "away", Updated: epoch}))
 	h.meetingMembers(t, m.ID, "alice:host:joined")
 
-	refused("AddMediaSource(track smell)", h.AddMediaSource(ctx, m.ID, source("alice", "smell", "10.0.0.1:5000", 1)))
+	refused(t, "AddMediaSource(track smell)", h.AddMediaSource(ctx, m.ID, source("alice", "smell", "10.0.0.1:5000", 1)))
 	h.sources(t, m.ID)
 
 	kind := meeting("party", "alice", "239.255.0.2", 20000)
 	kind.Kind = "party"
 	_, err := h.CreateMeeting(ctx, kind)
-	refused("CreateMeeting(kind party)", err)
+	refused(t, "CreateMeeting(kind party)", err)
 	port := meeting("port", "alice", "239.255.0.3", 20000)
 	port.Ports[3] = 0
 	_, err = h.CreateMeeting(ctx, port)
-	refused("CreateMeeting(port 0)", err)
+	refused(t, "CreateMeeting(port 0)", err)
 	long := meeting(strings.Repeat("x", 65), "alice", "239.255.0.4", 20000)
 	_, err = h.CreateMeeting(ctx, long)
-	refused("CreateMeeting(65-byte name)", err)
+	refused(t, "CreateMeeting(65-byte name)", err)
 	h.liveMeetings(t, "standup:live")
 }
 
