@@ -111,10 +111,14 @@ func (a *meetingActor) joinReply() protocol.MeetingJoinReply {
 	for i := range relay {
 		relay[i] = a.hub.relay.Addr()
 	}
-	return protocol.MeetingJoinReply{
+	out := protocol.MeetingJoinReply{
 		Meeting: a.id, Relay: trackMap(relay), Multicast: a.hub.multicastMap(a.st.m),
 		Members: a.memberList().Members,
 	}
+	if cur := a.liveRecording(); cur != nil {
+		out.Recording = cur.rec.ID
+	}
+	return out
 }
 
 // join makes an invited (or declined, or departed) member joined. Joining

@@ -213,6 +213,9 @@ type MeetingJoinReply struct {
 	Relay     map[string]string `json:"relay"`
 	Multicast map[string]string `json:"multicast"`
 	Members   []MeetingMember   `json:"members"`
+	// Recording is the recording in progress, if any: whoever joins is
+	// told, as the members present were by record.started.
+	Recording int64 `json:"recording,omitempty"`
 }
 
 // MeetingMember is one member of a meeting.

@@ -75,6 +75,10 @@ func TestRecording(t *testing.T) {
 			t.Fatalf("record.started push %+v", started)
 		}
 		callErr(t, alice, protocol.TypeRecordStart, protocol.MeetingID{Meeting: m.Meeting}, protocol.CodeConflict)
+		// Whoever joins now is told.
+		if jr := join(t, bob, m.Meeting); jr.Recording != rec.Recording {
+			t.Fatalf("a join during the recording answered recording %d, want %d", jr.Recording, rec.Recording)
+		}
 		// A running recording cannot be downloaded yet.
 		callErr(t, alice, protocol.TypeRecordingGet, protocol.RecordingID{Recording: rec.Recording}, protocol.CodeConflict)
 

@@ -115,6 +115,9 @@ func (a *app) printJoin(j protocol.MeetingJoinReply) error {
 		return writeJSON(a.stdout, j)
 	}
 	fmt.Fprintf(a.stdout, "joined meeting %d\n", j.Meeting)
+	if j.Recording != 0 {
+		fmt.Fprintf(a.stdout, "this meeting is being recorded (recording %d)\n", j.Recording)
+	}
 	return trackTable(a.stdout, []string{"relay", "multicast"}, func(track string) []string {
 		return []string{j.Relay[track], j.Multicast[track]}
 	})
