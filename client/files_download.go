@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"huddle/internal/dirsync"
 	"huddle/internal/pipehash"
 	"huddle/internal/writeback"
 	"huddle/protocol"
@@ -66,17 +67,8 @@ func (c *Client) save(ctx context.Context, d protocol.FileDownloadReply, renew f
 	if err := os.Rename(part, path); err != nil {
 		return err
 	}
-	syncDir(filepath.Dir(path))
+	_ = dirsync.Sync(filepath.Dir(path)) // best effort: not on Windows
 	return nil
-}
-
-// syncDir makes a rename in dir durable where the system allows it (not on
-// Windows, which cannot open a directory for syncing).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // download is one SaveDownload under way: f holds the first have bytes,

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"huddle/internal/dirsync"
 	"huddle/internal/pipehash"
 	"huddle/internal/writeback"
 	"huddle/protocol"
@@ -539,21 +540,21 @@ func (s *Service) keep(u *upload) error {
 		if err := os.Remove(u.tmp); err != nil {
 			return err
 		}
-		return syncDir(filepath.Dir(blob))
+		return dirsync.Sync(filepath.Dir(blob))
 	}
 	dir := filepath.Dir(blob)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
-		if err := syncDir(s.dir); err != nil {
+		if err := dirsync.Sync(s.dir); err != nil {
 			return err
 		}
 	}
 	if err := os.Rename(u.tmp, blob); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return dirsync.Sync(dir)
 }
 
 // errBadTmp: an upload's temporary file cannot be kept, whatever a retry
@@ -573,18 +574,6 @@ func checkSize(tmp *os.File, size int64) error {
 		return fmt.Errorf("%w: %d bytes, not %d", errBadTmp, st.Size(), size)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // blobPath is where content with the lower-case hex hash sum lives.

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"huddle/internal/dirsync"
 	"huddle/media"
 	"huddle/protocol"
 )
@@ -199,10 +200,10 @@ func (r *Recorder) stop() {
 			r.result = append(r.result, s.Track)
 		}
 	}
-	if err := syncDir(r.cfg.Dir); err != nil {
+	if err := dirsync.Sync(r.cfg.Dir); err != nil {
 		errs = append(errs, err)
 	}
-	if err := syncDir(filepath.Dir(r.cfg.Dir)); err != nil {
+	if err := dirsync.Sync(filepath.Dir(r.cfg.Dir)); err != nil {
 		errs = append(errs, err)
 	}
 	sortTracks(r.result)
@@ -257,19 +258,4 @@ func (b *budget) taken() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.used
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
