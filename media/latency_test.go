@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"huddle/internal/hist"
+	"huddle/internal/testutil/wait"
 )
 
 // Every datagram in that went out at least once — RTP to the group and two
@@ -47,7 +48,7 @@ func TestLatencyCountsForwardedDatagrams(t *testing.T) {
 	alice.expectNext(pli)
 
 	const in = 1 + n + 2 + 1 // forwarded datagrams in
-	eventually(t, "stats", func() bool {
+	wait.For(t, 5*time.Second, "stats", func() bool {
 		s := r.Stats()
 		return s.Received == 1+2*n+1+3 && s.Forwarded == 2+3*n+3*2+1
 	})
@@ -75,7 +76,7 @@ func TestLatencyOff(t *testing.T) {
 		alice.send(r.Addr(), p)
 		bob.expectNext(p)
 	}
-	eventually(t, "stats", func() bool { return r.Stats().Forwarded == 2*11 })
+	wait.For(t, 5*time.Second, "stats", func() bool { return r.Stats().Forwarded == 2*11 })
 	if n := r.Latency().Count(); n != 0 || r.Measures() {
 		t.Fatalf("latency has %d values with timestamps off, Measures %v", n, r.Measures())
 	}
@@ -107,7 +108,7 @@ func TestLatencyWideFanout(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, "stats", func() bool { return r.Stats().Forwarded == 2+n*11 })
+	wait.For(t, 5*time.Second, "stats", func() bool { return r.Stats().Forwarded == 2+n*11 })
 	if c := r.Latency().Count(); c != 1+n {
 		t.Fatalf("latency has %d values, want %d (one per datagram forwarded)", c, 1+n)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"huddle/internal/testutil/wait"
 )
 
 const (
@@ -50,7 +52,7 @@ func TestForwardToMulticastAndSubscribersNotSelf(t *testing.T) {
 		carol.expectNext(p)
 	}
 	aliceRx.expectNone(50 * time.Millisecond)
-	eventually(t, "stats", func() bool {
+	wait.For(t, 5*time.Second, "stats", func() bool {
 		s := r.Stats()
 		return s.Received == 3 && s.Forwarded == 9
 	})
@@ -78,7 +80,7 @@ func TestDropsAreCounted(t *testing.T) {
 	alice.send(r.Addr(), ok)
 	bob.expectNext(ok)
 	mcast.expectNext(ok)
-	eventually(t, "drop counters", func() bool {
+	wait.For(t, 5*time.Second, "drop counters", func() bool {
 		s := r.Stats()
 		return s.Received == 7 && s.Unregistered == 2 && s.WrongPayload == 1 && s.Malformed == 2 &&
 			s.Oversize == 1 && s.Forwarded == 2
@@ -123,7 +125,7 @@ func TestRemoveMemberAndDropConn(t *testing.T) {
 	carol.send(r.Addr(), c)
 	bob2.expectNext(c) // a3 was not forwarded
 	alice.expectNone(50 * time.Millisecond)
-	eventually(t, "unregistered", func() bool { return r.Stats().Unregistered == before+1 })
+	wait.For(t, 5*time.Second, "unregistered", func() bool { return r.Stats().Unregistered == before+1 })
 }
 
 func TestRegistrationConflicts(t *testing.T) {
@@ -172,7 +174,7 @@ func TestRateLimit(t *testing.T) {
 	for range 5 {
 		bob.mustRecv()
 	}
-	eventually(t, "rate limited", func() bool { return r.Stats().RateLimited == 15 })
+	wait.For(t, 5*time.Second, "rate limited", func() bool { return r.Stats().RateLimited == 15 })
 	bob.expectNone(20 * time.Millisecond)
 	if ms := m.Stats(); ms.RateLimited != 15 || ms.Forwarded[trackAudio] != 10 { // bob and multicast
 		t.Fatalf("meeting stats %+v", ms)
@@ -316,7 +318,7 @@ func TestMulticastOff(t *testing.T) {
 	carol.mustRecv()
 	mcast.expectNone(50 * time.Millisecond)
 	mcastRTCP.expectNone(10 * time.Millisecond)
-	eventually(t, "stats", func() bool {
+	wait.For(t, 5*time.Second, "stats", func() bool {
 		s := r.Stats()
 		return s.Received == n+1 && s.Forwarded == 2*(n+2)
 	})

@@ -3,9 +3,12 @@ package media
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"huddle/internal/testutil/wait"
 )
 
 func marshalRTCP(t *testing.T, ps ...rtcp.Packet) []byte {
@@ -71,7 +74,7 @@ func TestRTCPSenderReportsAndFeedback(t *testing.T) {
 	bob.send(r.Addr(), marshalRTCP(t, &rtcp.PictureLossIndication{SenderSSRC: 99, MediaSSRC: 77}))
 	bob.send(r.Addr(), pli)
 	alice.expectNext(pli)
-	eventually(t, "rtcp counters", func() bool {
+	wait.For(t, 5*time.Second, "rtcp counters", func() bool {
 		s := r.Stats()
 		return s.RTCPIn == 14 && s.FeedbackRouted == 5 && s.Unregistered == 6 && s.Malformed == 1
 	})

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"huddle/internal/testutil/wait"
 	"huddle/netio"
 	"huddle/protocol"
 )
@@ -63,7 +64,7 @@ func TestSendSeveralFrames(t *testing.T) {
 	readInOrder(t, c, 100)
 	big := srv.dial(t)
 	big.request(2, typeFlood, flood{N: 8, Inline: true, Batch: 8, Pad: 12 << 10}) // 8 × 12 KiB > 64 KiB
-	waitFor(t, "the slow consumer", func() bool { return srv.Stats().SlowConsumers == 1 })
+	wait.For(t, 5*time.Second, "the slow consumer", func() bool { return srv.Stats().SlowConsumers == 1 })
 	c.request(3, protocol.TypePing, nil)
 	c.expectOK(3)
 }
@@ -93,7 +94,7 @@ func TestSessionAfterClose(t *testing.T) {
 	c.Close()
 
 	var gone *netio.Conn
-	waitFor(t, "ConnClosed", func() bool {
+	wait.For(t, 5*time.Second, "ConnClosed", func() bool {
 		closed := srv.h.closedConns()
 		if len(closed) == 1 {
 			gone = closed[0]
@@ -140,7 +141,7 @@ func TestSlowConsumer(t *testing.T) {
 		other.expectOK(id)
 		time.Sleep(5 * time.Millisecond)
 	}
-	waitFor(t, "the slow consumer's ConnClosed", func() bool { return len(srv.h.closedConns()) == 1 })
+	wait.For(t, 5*time.Second, "the slow consumer's ConnClosed", func() bool { return len(srv.h.closedConns()) == 1 })
 	if st := srv.Stats(); st.SlowConsumers != 1 || st.Active != 1 {
 		t.Fatalf("stats %+v, want 1 slow consumer and 1 active", st)
 	}

@@ -102,17 +102,6 @@ func (s *testServer) dial(tb testing.TB) *wire {
 	return c
 }
 
-// waitFor polls cond until it holds, failing the test after 5 s.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // handler is a real netio.Handler: it answers on the event loop for echo and
 // login, and from goroutines it owns for flood and bye, like the actors do.
 type handler struct {

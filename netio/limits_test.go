@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"huddle/internal/testutil/wait"
 	"huddle/protocol"
 )
 
@@ -39,7 +40,7 @@ func TestConnectionLimits(t *testing.T) {
 			}
 
 			admitted[0].Close()
-			waitFor(t, "the slot to free", func() bool { return srv.Stats().Active == 2 })
+			wait.For(t, 5*time.Second, "the slot to free", func() bool { return srv.Stats().Active == 2 })
 			c := srv.dial(t)
 			c.request(2, protocol.TypePing, nil)
 			c.expectOK(2)
@@ -75,7 +76,7 @@ func TestConnectionLimitUnderConcurrentOpens(t *testing.T) {
 			}
 		}
 	})
-	waitFor(t, "every connection to be admitted or refused", func() bool {
+	wait.For(t, 5*time.Second, "every connection to be admitted or refused", func() bool {
 		st := srv.Stats()
 		return st.Accepted+st.Rejected == n
 	})
@@ -122,7 +123,7 @@ func TestTimeouts(t *testing.T) {
 	anonymous.expectClosed()
 	silent.expectError(0, protocol.CodeUnavailable)
 	silent.expectClosed()
-	waitFor(t, "both closes", func() bool { return srv.Stats().Active == 1 })
+	wait.For(t, 5*time.Second, "both closes", func() bool { return srv.Stats().Active == 1 })
 	if st := srv.Stats(); st.AuthTimeouts != 1 || st.IdleTimeouts != 1 {
 		t.Fatalf("stats %+v, want one auth and one idle timeout", st)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"huddle/internal/testutil/wait"
 	"huddle/protocol"
 )
 
@@ -47,7 +48,7 @@ func TestStop(t *testing.T) {
 	// 8 MiB it will never read, more than the sockets hold.
 	stuck.request(2, typeFlood, flood{Senders: 1, N: 8 << 10, Pad: 1 << 10})
 	stuck.expectOK(2)
-	waitFor(t, "four connections", func() bool { return srv.Stats().Active == 4 })
+	wait.For(t, 5*time.Second, "four connections", func() bool { return srv.Stats().Active == 4 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

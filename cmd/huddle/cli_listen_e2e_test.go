@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"huddle/internal/testutil/wait"
 )
 
 // gate is a TCP proxy in front of huddled that the test can shut and open
@@ -82,17 +84,6 @@ func (g *gate) shut() {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 30s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestCLIListenCatchesUp: bob's listen loses its connection, the server
 // restarts, and alice and carol write to bob before listen is back; listen
 // prints those messages as msg.new pushes when it reconnects, then goes on
@@ -111,10 +102,10 @@ func TestCLIListenCatchesUp(t *testing.T) {
 
 	l := e.listen(bob, "--server", g.addr, "--count", "4", "--timeout", "60s")
 	e.ok(alice, "", "send", "bob", "before the restart")
-	waitFor(t, "push of alice's first message", func() bool { return strings.Contains(l.stdout.String(), "before the restart") })
+	wait.For(t, 30*time.Second, "push of alice's first message", func() bool { return strings.Contains(l.stdout.String(), "before the restart") })
 
 	g.shut()
-	waitFor(t, "refused reconnect", func() bool {
+	wait.For(t, 30*time.Second, "refused reconnect", func() bool {
 		return strings.Contains(l.stderr.String(), "huddle: reconnect failed: connection refused; retrying in ")
 	})
 	e.stop()
@@ -122,7 +113,7 @@ func TestCLIListenCatchesUp(t *testing.T) {
 	e.ok(alice, "", "send", "bob", "during the gap")
 	e.ok(carol, "", "send", "bob", "hi bob")
 	g.open()
-	waitFor(t, "catch-up", func() bool {
+	wait.For(t, 30*time.Second, "catch-up", func() bool {
 		return strings.Contains(l.stderr.String(), "huddle: caught up 2 messages missed while disconnected\n")
 	})
 	e.ok(alice, "", "send", "bob", "after the restart")

@@ -262,15 +262,7 @@ func TestCLIMediaEndToEnd(t *testing.T) {
 	e.ok(bob, "", "meeting", "accept", id)
 
 	dir := t.TempDir()
-	var audio, video [][]byte
-	for i := range 50 { // 1 s
-		audio = append(audio, opusFrame(i, 60))
-	}
-	for i := range 30 { // 1 s
-		video = append(video, vp8Frame(i, 500+i*50, i%10 == 0))
-	}
-	writeOgg(t, filepath.Join(dir, "in.ogg"), audio)
-	writeIVF(t, filepath.Join(dir, "in.ivf"), video)
+	audio, video := testMedia(t, dir)
 	out := filepath.Join(dir, "out")
 
 	sub := e.background(bob, "huddle: receiving meeting", "meeting", "subscribe", id, "--out", out)
@@ -292,6 +284,21 @@ func TestCLIMediaEndToEnd(t *testing.T) {
 	if got, _ := readIVF(t, filepath.Join(out, "video.ivf")); len(got) != len(video) {
 		t.Fatalf("video.ivf: %d frames, want %d", len(got), len(video))
 	}
+}
+
+// testMedia writes 1 s of audio (dir/in.ogg) and of video (dir/in.ivf)
+// and returns their frames.
+func testMedia(t *testing.T, dir string) (audio, video [][]byte) {
+	t.Helper()
+	for i := range 50 {
+		audio = append(audio, opusFrame(i, 60))
+	}
+	for i := range 30 {
+		video = append(video, vp8Frame(i, 500+i*50, i%10 == 0))
+	}
+	writeOgg(t, filepath.Join(dir, "in.ogg"), audio)
+	writeIVF(t, filepath.Join(dir, "in.ivf"), video)
+	return audio, video
 }
 
 // needFFmpeg skips without ffmpeg and ffprobe, except under CI, where

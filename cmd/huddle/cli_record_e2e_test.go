@@ -25,15 +25,7 @@ func TestCLIRecordEndToEnd(t *testing.T) {
 	e.ok(bob, "", "meeting", "accept", id)
 
 	dir := t.TempDir()
-	var audio, video [][]byte
-	for i := range 50 { // 1 s
-		audio = append(audio, opusFrame(i, 60))
-	}
-	for i := range 30 { // 1 s
-		video = append(video, vp8Frame(i, 500+i*50, i%10 == 0))
-	}
-	writeOgg(t, filepath.Join(dir, "in.ogg"), audio)
-	writeIVF(t, filepath.Join(dir, "in.ivf"), video)
+	audio, video := testMedia(t, dir)
 
 	e.fails(1, bob, "", "record", "start", id) // only the host
 	e.fails(2, alice, "", "record", "start", "first")

@@ -71,22 +71,23 @@ func recordingRow(r protocol.RecordingInfo) []string {
 		r.Started.Local().Format("2006-01-02 15:04:05"), state, size(r.Size), strings.Join(tracks, " ")}
 }
 
-// recordingID parses a recording ID argument: a positive number.
-func (cl *cmdLine) recordingID(arg string) (int64, error) {
-	id, err := strconv.ParseInt(arg, 10, 64)
+// parseRecording parses a command line whose one argument is a recording
+// ID: a positive number.
+func (cl *cmdLine) parseRecording() (int64, error) {
+	args, err := cl.parse(1, 1)
+	if err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil || id <= 0 {
-		return 0, cl.usageErrorf("recording ID must be a positive number, not %q", arg)
+		return 0, cl.usageErrorf("recording ID must be a positive number, not %q", args[0])
 	}
 	return id, nil
 }
 
 func cmdRecordingGet(ctx context.Context, a *app, cl *cmdLine) error {
 	out := cl.fs.String("o", "", "save the files into DIR, created if missing (default: recording-ID in the current directory)")
-	args, err := cl.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := cl.recordingID(args[0])
+	id, err := cl.parseRecording()
 	if err != nil {
 		return err
 	}
@@ -147,11 +148,7 @@ func baseNames(paths []string) []string {
 
 func cmdRecordingPlay(ctx context.Context, a *app, cl *cmdLine) error {
 	meeting := cl.fs.String("meeting", "", "the live meeting to play it into (you must be invited or its host)")
-	args, err := cl.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := cl.recordingID(args[0])
+	id, err := cl.parseRecording()
 	if err != nil {
 		return err
 	}

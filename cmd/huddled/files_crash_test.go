@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"huddle/client"
+	"huddle/internal/testutil/wait"
 	"huddle/protocol"
 )
 
@@ -22,19 +23,7 @@ import (
 // the restart clears the unfinished upload's bytes away, and the upload can
 // be made again from the start.
 func TestCrashDuringUpload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test skipped in -short mode")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("kills huddled with SIGKILL and stops it with SIGTERM")
-	}
-	bin := buildHuddled(t)
-	dir := t.TempDir()
-	config := filepath.Join(dir, "huddled.yaml")
-	if err := os.WriteFile(config, []byte(crashConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"--config", config, "--store", "sqlite:" + filepath.Join(dir, "huddle.db"), "--data", dir}
+	bin, dir, args := sqliteCrashSetup(t)
 	uploads := filepath.Join(dir, "files", "tmp")
 	ctx := t.Context()
 
@@ -86,7 +75,7 @@ func TestCrashDuringUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmp := filepath.Join(uploads, up.File)
-	waitUntil(t, "half the upload on the server's disk", func() bool {
+	wait.For(t, 15*time.Second, "half the upload on the server's disk", func() bool {
 		fi, err := os.Stat(tmp)
 		return err == nil && fi.Size() == int64(half)
 	})
@@ -132,6 +121,25 @@ func TestCrashDuringUpload(t *testing.T) {
 	}
 }
 
+// sqliteCrashSetup skips where huddled cannot be killed with SIGKILL and
+// stopped with SIGTERM (and in -short mode), builds it, and returns the
+// arguments of a huddled on SQLite in the data directory dir.
+func sqliteCrashSetup(t *testing.T) (bin, dir string, args []string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("kills huddled with SIGKILL and stops it with SIGTERM")
+	}
+	bin, dir = buildHuddled(t), t.TempDir()
+	config := filepath.Join(dir, "huddled.yaml")
+	if err := os.WriteFile(config, []byte(crashConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return bin, dir, []string{"--config", config, "--store", "sqlite:" + filepath.Join(dir, "huddle.db"), "--data", dir}
+}
+
 func crashClient(t *testing.T, addr string) *client.Client {
 	t.Helper()
 	c, err := client.Dial(t.Context(), addr)
@@ -140,15 +148,4 @@ func crashClient(t *testing.T, addr string) *client.Client {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 15s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

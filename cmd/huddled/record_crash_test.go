@@ -8,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
 
+	"huddle/internal/testutil/wait"
 	"huddle/protocol"
 )
 
@@ -23,19 +23,7 @@ import (
 // and downloadable with the sha256 its record gives; the meeting, live
 // again, can be recorded anew.
 func TestCrashDuringRecording(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test skipped in -short mode")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("kills huddled with SIGKILL")
-	}
-	bin := buildHuddled(t)
-	dir := t.TempDir()
-	config := filepath.Join(dir, "huddled.yaml")
-	if err := os.WriteFile(config, []byte(crashConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"--config", config, "--store", "sqlite:" + filepath.Join(dir, "huddle.db"), "--data", dir}
+	bin, dir, args := sqliteCrashSetup(t)
 	ctx := t.Context()
 
 	first := startHuddled(t, bin, args...)
@@ -78,7 +66,7 @@ func TestCrashDuringRecording(t *testing.T) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	waitUntil(t, "the recorded audio on disk", func() bool {
+	wait.For(t, 15*time.Second, "the recorded audio on disk", func() bool {
 		fi, err := os.Stat(audio)
 		return err == nil && fi.Size() > 2000
 	})

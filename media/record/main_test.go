@@ -22,6 +22,7 @@ import (
 
 	"huddle/internal/testutil/leak"
 	"huddle/internal/testutil/mediafile"
+	"huddle/internal/testutil/wait"
 	"huddle/media"
 	"huddle/protocol"
 )
@@ -159,22 +160,10 @@ func vp8RTP(t *testing.T) (ps []*rtp.Packet, frames [][]byte) {
 	return ps, frames
 }
 
-// eventually polls cond until it holds or 5 s passed.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // forwarded waits until the relay forwarded want copies on track.
 func forwarded(t *testing.T, m *media.Meeting, track int, want uint64) {
 	t.Helper()
-	eventually(t, protocol.Tracks[track]+" forwarded", func() bool { return m.Stats().Forwarded[track] >= want })
+	wait.For(t, 5*time.Second, protocol.Tracks[track]+" forwarded", func() bool { return m.Stats().Forwarded[track] >= want })
 }
 
 // checkFiles asserts that the tracks describe the files in dir: size and

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/rtp"
 
 	"huddle/internal/testutil/mediafile"
+	"huddle/internal/testutil/wait"
 	"huddle/media"
 	"huddle/media/rtpfile"
 	"huddle/protocol"
@@ -198,7 +199,7 @@ func TestRecordMaxBytes(t *testing.T) {
 		}
 	}
 	ivf := filepath.Join(rec.cfg.Dir, "video-alice-00000002.ivf")
-	eventually(t, "three frames written", func() bool {
+	wait.For(t, 5*time.Second, "three frames written", func() bool {
 		st, err := os.Stat(ivf)
 		return err == nil && st.Size() == ivfSize
 	})
@@ -276,7 +277,7 @@ func TestDescribeInterrupted(t *testing.T) {
 	for _, f := range frames {
 		ivfSize += 12 + int64(len(f))
 	}
-	eventually(t, "the files written", func() bool {
+	wait.For(t, 5*time.Second, "the files written", func() bool {
 		ps, _, _ := mediafile.ReadOgg(filepath.Join(rec.cfg.Dir, ogg))
 		st, _ := os.Stat(filepath.Join(rec.cfg.Dir, ivf))
 		b, _ := os.ReadFile(filepath.Join(rec.cfg.Dir, vtt))
