@@ -134,6 +134,11 @@ func TestIVFFile(t *testing.T) {
 	var want [][]byte
 	for i := range 6 {
 		ps := vp8Packets(i, 500+900*i, i%3 == 0)
+		if i == 0 {
+			// A key frame's start code and picture size, 352x288
+			// (RFC 6386 §9.1), which the header must give.
+			copy(ps[0].Payload[1+3:], []byte{0x9d, 0x01, 0x2a, 0x60, 0x01, 0x20, 0x01})
+		}
 		for _, p := range ps {
 			if err := f.WriteRTP(p); err != nil {
 				t.Fatal(err)
@@ -153,6 +158,13 @@ func TestIVFFile(t *testing.T) {
 	got := readIVF(t, f.Path())
 	if len(got) != len(want) {
 		t.Fatalf("%d frames, want %d", len(got), len(want))
+	}
+	hdr, err := os.ReadFile(f.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h := binary.LittleEndian.Uint16(hdr[12:14]), binary.LittleEndian.Uint16(hdr[14:16]); w != 352 || h != 288 {
+		t.Fatalf("the header says %dx%d, the key frame 352x288", w, h)
 	}
 	for i := range got {
 		if !bytes.Equal(got[i], want[i]) {

@@ -158,7 +158,9 @@ const (
 )
 
 // finishIVF walks the frames of an IVF file, writes their number into the
-// header, and returns where the last whole frame ends.
+// header, and the picture size of the first frame when it is a VP8 key
+// frame (pion writes 640x480 whatever the stream), and returns where the
+// last whole frame ends.
 func finishIVF(f *os.File, size int64) (end int64, changed bool, err error) {
 	var h [ivfHeader]byte
 	if size < ivfHeader {
@@ -181,6 +183,20 @@ func finishIVF(f *os.File, size int64) (end int64, changed bool, err error) {
 		if next > size {
 			break
 		}
+		if frames == 0 && next-off >= ivfFrameHeader+10 {
+			var kf [10]byte
+			if _, err := f.ReadAt(kf[:], off+ivfFrameHeader); err != nil {
+				return 0, false, err
+			}
+			if w, h2, ok := vp8KeyFrameSize(kf); ok && (binary.LittleEndian.Uint16(h[12:14]) != w || binary.LittleEndian.Uint16(h[14:16]) != h2) {
+				binary.LittleEndian.PutUint16(h[12:14], w)
+				binary.LittleEndian.PutUint16(h[14:16], h2)
+				if _, err := f.WriteAt(h[12:16], 12); err != nil {
+					return 0, false, err
+				}
+				changed = true
+			}
+		}
 		off = next
 		frames++
 	}
@@ -192,4 +208,15 @@ func finishIVF(f *os.File, size int64) (end int64, changed bool, err error) {
 		changed = true
 	}
 	return off, changed, nil
+}
+
+// vp8KeyFrameSize reads the picture size from the first bytes of a VP8
+// frame (RFC 6386 §9.1: a 3-byte tag whose lowest bit is 0 for a key frame,
+// the start code 9d 01 2a, then width and height in 14 bits each).
+func vp8KeyFrameSize(b [10]byte) (w, h uint16, ok bool) {
+	if b[0]&1 != 0 || b[3] != 0x9d || b[4] != 0x01 || b[5] != 0x2a {
+		return 0, 0, false
+	}
+	w, h = binary.LittleEndian.Uint16(b[6:8])&0x3fff, binary.LittleEndian.Uint16(b[8:10])&0x3fff
+	return w, h, w != 0 && h != 0
 }
