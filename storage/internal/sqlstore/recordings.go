@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"huddle/storage"
@@ -36,17 +37,22 @@ func scanRecording(row rowScanner, r *storage.Recording) error {
 }
 
 // CreateRecording inserts a running recording of the live meeting
-// r.Meeting started at r.Started. storage.ErrNotFound when the meeting does
-// not exist or has ended; storage.ErrConflict when it has a running
-// recording (the schema's unique key on the meeting of running recordings
-// says so). Behind the meeting's lock, a concurrent EndMeeting either comes
-// first, and this finds the meeting ended, or comes after, and the
-// recording runs on in RunningRecordings until the server stops it.
+// r.Meeting started at r.Started, with its members. storage.ErrNotFound
+// when the meeting does not exist or has ended, or a member is not a user
+// (the foreign key says so, and the transaction takes the recording back
+// with it); storage.ErrConflict when it has a running recording (the
+// schema's unique key on the meeting of running recordings says so). Behind
+// the meeting's lock, a concurrent EndMeeting either comes first, and this
+// finds the meeting ended, or comes after, and the recording runs on in
+// RunningRecordings until the server stops it.
 func (s *Store) CreateRecording(ctx context.Context, r storage.Recording) (storage.Recording, error) {
 	if r.Started.IsZero() {
 		return storage.Recording{}, fmt.Errorf("create recording of meeting %d: no start time", r.Meeting)
 	}
-	r = storage.Recording{Meeting: r.Meeting, Started: r.Started.UTC().Truncate(time.Microsecond)}
+	// Sorted, the inserts also look the users up in one order, whatever
+	// the caller's.
+	members := slices.Compact(slices.Sorted(slices.Values(r.Members)))
+	r = storage.Recording{Meeting: r.Meeting, Started: r.Started.UTC().Truncate(time.Microsecond), Members: members}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		state, err := s.lockMeeting(ctx, tx, r.Meeting)
 		if err != nil {
@@ -59,13 +65,52 @@ func (s *Store) CreateRecording(ctx context.Context, r storage.Recording) (stora
 		if err != nil {
 			return err
 		}
-		r.ID, err = res.LastInsertId()
-		return err
+		if r.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		for chunk := range slices.Chunk(members, maxRowsPerStatement) {
+			args := make([]any, 0, 2*len(chunk))
+			for _, m := range chunk {
+				args = append(args, r.ID, m)
+			}
+			if _, err := tx.ExecContext(ctx,
+				withRows(`INSERT INTO recording_members (recording_id, user) VALUES `, `(?, ?)`, ``, len(chunk)), args...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return storage.Recording{}, s.wrap(err, "create recording of meeting %d", r.Meeting)
 	}
 	return r, nil
+}
+
+// AddRecordingMember adds user to the members of the running recording id;
+// nil when they are one already, storage.ErrNotFound when no recording with
+// id is running or there is no such user (the foreign key says so). It
+// reads the recording's row for update first, as StopRecording's UPDATE
+// writes it: on MySQL the two queue on that row, and a stop that commits
+// first leaves nothing running to add to; SQLite's write transactions never
+// overlap.
+func (s *Store) AddRecordingMember(ctx context.Context, id int64, user string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var running int64
+		err := tx.QueryRowContext(ctx,
+			`SELECT id FROM recordings WHERE id = ? AND stopped IS NULL `+s.dialect.ForUpdate, id).Scan(&running)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("no running recording: %w", storage.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO recording_members (recording_id, user) VALUES (?, ?)`, id, user)
+		if s.classify(err) == Duplicate {
+			return nil // a member already; the failed INSERT changed nothing
+		}
+		return err
+	})
+	return s.wrap(err, "add %q to recording %d", user, id)
 }
 
 // StopRecording sets the stop time, tracks and size of the running
@@ -93,14 +138,27 @@ func (s *Store) StopRecording(ctx context.Context, id int64, stopped time.Time, 
 	return s.wrap(err, "stop recording %d", id)
 }
 
-// GetRecording returns the recording with id; storage.ErrNotFound when there is none.
+// GetRecording returns the recording with id and its members by name;
+// storage.ErrNotFound when there is none. The two reads need no
+// transaction: members are only ever added, so the second read has every
+// member the recording had when the first read its row (and perhaps some
+// who joined since).
 func (s *Store) GetRecording(ctx context.Context, id int64) (storage.Recording, error) {
 	var r storage.Recording
 	err := scanRecording(s.db.QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings r WHERE r.id = ?`, id), &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = storage.ErrNotFound
 	}
-	return r, s.wrap(err, "get recording %d", id)
+	if err != nil {
+		return storage.Recording{}, s.wrap(err, "get recording %d", id)
+	}
+	r.Members, err = list(ctx, s, fmt.Sprintf("members of recording %d", id),
+		func(row rowScanner, user *string) error { return row.Scan(user) },
+		`SELECT user FROM recording_members WHERE recording_id = ? ORDER BY user`, id)
+	if err != nil {
+		return storage.Recording{}, err
+	}
+	return r, nil
 }
 
 // RunningRecordings returns the recordings that have not stopped, by id.
@@ -109,10 +167,25 @@ func (s *Store) RunningRecordings(ctx context.Context) ([]storage.Recording, err
 		`SELECT `+recordingColumns+` FROM recordings r WHERE r.stopped IS NULL ORDER BY r.id`)
 }
 
+// userRecordings lists a user's recordings in two halves, each the newest
+// limit ids below before of one index range: those the user is a member of
+// (recording_members by user, recording_id) and those of the meetings the
+// user hosts (meetings by host, then recordings by meeting_id, id; across
+// several meetings the database sorts what the ranges hold). A host may be
+// a member too, so UNION drops the repeats, and the merge sorts at most
+// 2×limit ids before it reads their rows. Its arguments are the user,
+// before and limit, twice, then limit.
+const userRecordings = `SELECT ` + recordingColumns + ` FROM (
+	SELECT * FROM (SELECT rm.recording_id AS id FROM recording_members rm
+		WHERE rm.user = ? AND rm.recording_id < ? ORDER BY rm.recording_id DESC LIMIT ?) member
+	UNION
+	SELECT * FROM (SELECT hr.id FROM meetings mt JOIN recordings hr ON hr.meeting_id = mt.id
+		WHERE mt.host = ? AND hr.id < ? ORDER BY hr.id DESC LIMIT ?) hosted
+) mine JOIN recordings r ON r.id = mine.id ORDER BY r.id DESC LIMIT ?`
+
 // UserRecordings returns the limit newest recordings below id before (from
-// the newest when before is not positive) of the meetings user hosts, joined
-// or left. It reads user's member rows, then each meeting's recordings below
-// before by index, and sorts what they hold.
+// the newest when before is not positive) that user is a member of or whose
+// meeting user hosts.
 func (s *Store) UserRecordings(ctx context.Context, user string, before int64, limit int) ([]storage.Recording, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("recordings of %q: limit %d, want at least 1", user, limit)
@@ -121,9 +194,5 @@ func (s *Store) UserRecordings(ctx context.Context, user string, before int64, l
 		before = math.MaxInt64
 	}
 	return list(ctx, s, fmt.Sprintf("recordings of %q before %d", user, before), scanRecording,
-		`SELECT `+recordingColumns+`
-		FROM meeting_members mm JOIN recordings r ON r.meeting_id = mm.meeting_id
-		WHERE mm.user = ? AND (mm.role = ? OR mm.status IN (?, ?)) AND r.id < ?
-		ORDER BY r.id DESC LIMIT ?`,
-		user, storage.MeetingHost, storage.StatusJoined, storage.StatusLeft, before, limit)
+		userRecordings, user, before, limit, user, before, limit, limit)
 }
