@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -24,10 +25,11 @@ func recordedTracks(from string) []storage.RecordingTrack {
 	}
 }
 
-// newRecording starts a recording of meeting at started and returns it.
-func (h *harness) newRecording(t *testing.T, meeting int64, started time.Time) storage.Recording {
+// newRecording starts a recording of meeting at started with members and
+// returns it.
+func (h *harness) newRecording(t *testing.T, meeting int64, started time.Time, members ...string) storage.Recording {
 	t.Helper()
-	r, err := h.CreateRecording(t.Context(), storage.Recording{Meeting: meeting, Started: started})
+	r, err := h.CreateRecording(t.Context(), storage.Recording{Meeting: meeting, Started: started, Members: members})
 	if err != nil {
 		t.Fatalf("CreateRecording(meeting %d): %v", meeting, err)
 	}
@@ -38,6 +40,21 @@ func (h *harness) newRecording(t *testing.T, meeting int64, started time.Time) s
 func (h *harness) stopRecording(t *testing.T, id int64, stopped time.Time, tracks []storage.RecordingTrack, size int64) {
 	t.Helper()
 	wantErr(t, fmt.Sprintf("StopRecording(%d)", id), h.StopRecording(t.Context(), id, stopped, tracks, size), nil)
+}
+
+// addRecordingMember adds user to recording id and fails unless the outcome
+// is want.
+func (h *harness) addRecordingMember(t *testing.T, id int64, user string, want error) {
+	t.Helper()
+	wantErr(t, fmt.Sprintf("AddRecordingMember(%d, %s)", id, user), h.AddRecordingMember(t.Context(), id, user), want)
+}
+
+// recordingMembers fails unless GetRecording(id) has the members want, in
+// that order.
+func (h *harness) recordingMembers(t *testing.T, id int64, want ...string) {
+	t.Helper()
+	r, err := h.GetRecording(t.Context(), id)
+	listed(t, fmt.Sprintf("GetRecording(%d).Members", id), r.Members, err, func(u string) string { return u }, want)
 }
 
 // recordingIDs fails unless rs, a listing named what, holds the recordings
@@ -68,7 +85,8 @@ func (h *harness) userRecordings(t *testing.T, user string, before int64, limit 
 }
 
 // sameRecording fails unless got is want, times to the millisecond in UTC;
-// a running recording has no tracks, not even an empty list.
+// a running recording has no tracks, not even an empty list. It leaves the
+// members out, which listings need not read: recordingMembers checks them.
 func sameRecording(t *testing.T, what string, got, want storage.Recording) {
 	t.Helper()
 	sameTime(t, what+".Started", got.Started, want.Started)
@@ -87,26 +105,39 @@ func sameRecording(t *testing.T, what string, got, want storage.Recording) {
 	}
 }
 
-// A recording reads back as created, runs until it stops, and then has its
-// stop time, tracks and size.
+// A recording reads back as created, its members sorted and each once,
+// runs until it stops, gaining members, and then has its stop time, tracks
+// and size, and keeps its members.
 func testRecordingRoundTrip(t *testing.T, h *harness) {
 	ctx := t.Context()
-	h.newUser(t, "alice")
+	for _, u := range []string{"alice", "bob", "carol", "dave"} {
+		h.newUser(t, u)
+	}
 	m := h.newMeeting(t, meeting("standup", "alice", "239.255.0.1", 20000))
 	other := h.newMeeting(t, meeting("other", "alice", "239.255.0.2", 20010))
 
-	// Only the meeting and the start count.
+	// Only the meeting, the start and the members count.
 	r, err := h.CreateRecording(ctx, storage.Recording{ID: 77, Meeting: m.ID, Started: at(time.Minute),
-		Stopped: at(time.Hour), Tracks: recordedTracks("alice"), Size: 5})
+		Stopped: at(time.Hour), Tracks: recordedTracks("alice"), Size: 5, Members: []string{"carol", "alice", "carol", "bob"}})
 	wantErr(t, "CreateRecording", err, nil)
 	if r.ID == 0 || r.ID == 77 {
 		t.Fatalf("CreateRecording returned id %d, want one the store assigned", r.ID)
 	}
 	want := storage.Recording{ID: r.ID, Meeting: m.ID, Started: at(time.Minute)}
 	sameRecording(t, "CreateRecording", r, want)
+	if members := []string{"alice", "bob", "carol"}; !slices.Equal(r.Members, members) {
+		t.Errorf("CreateRecording returned members %q, want %q", r.Members, members)
+	}
 	got, err := h.GetRecording(ctx, r.ID)
 	wantErr(t, "GetRecording(running)", err, nil)
 	sameRecording(t, "GetRecording(running)", got, want)
+	h.recordingMembers(t, r.ID, "alice", "bob", "carol")
+
+	// Who joins while it records is added once, however often they join.
+	h.addRecordingMember(t, r.ID, "dave", nil)
+	h.addRecordingMember(t, r.ID, "dave", nil)
+	h.addRecordingMember(t, r.ID, "alice", nil)
+	h.recordingMembers(t, r.ID, "alice", "bob", "carol", "dave")
 	r2 := h.newRecording(t, other.ID, at(2*time.Minute))
 	rs := h.runningRecordings(t, r.ID, r2.ID)
 	if len(rs) == 2 {
@@ -118,6 +149,7 @@ func testRecordingRoundTrip(t *testing.T, h *harness) {
 	got, err = h.GetRecording(ctx, r.ID)
 	wantErr(t, "GetRecording(stopped)", err, nil)
 	sameRecording(t, "GetRecording(stopped)", got, want)
+	h.recordingMembers(t, r.ID, "alice", "bob", "carol", "dave")
 	h.runningRecordings(t, r2.ID)
 
 	// A recording that made no files has an empty list.
@@ -126,6 +158,7 @@ func testRecordingRoundTrip(t *testing.T, h *harness) {
 	wantErr(t, "GetRecording(stopped, no tracks)", err, nil)
 	sameRecording(t, "GetRecording(stopped, no tracks)", got,
 		storage.Recording{ID: r2.ID, Meeting: other.ID, Started: at(2 * time.Minute), Stopped: at(3 * time.Minute)})
+	h.recordingMembers(t, r2.ID) // none
 	h.runningRecordings(t)
 }
 
@@ -152,11 +185,13 @@ func testRecordingOneRunning(t *testing.T, h *harness) {
 	wantErr(t, "CreateRecording(second running, after a stop)", err, storage.ErrConflict)
 }
 
-// A recording starts only in a live meeting, and stops once. One running
-// when its meeting ends runs on until it is stopped.
+// A recording starts only in a live meeting and with members who are
+// users, gains members only while it runs, and stops once. One running when
+// its meeting ends runs on until it is stopped.
 func testRecordingNotFound(t *testing.T, h *harness) {
 	ctx := t.Context()
 	h.newUser(t, "alice")
+	h.newUser(t, "bob")
 	m := h.newMeeting(t, meeting("standup", "alice", "239.255.0.1", 20000))
 	create := func(what string, meeting int64) {
 		t.Helper()
@@ -171,13 +206,26 @@ func testRecordingNotFound(t *testing.T, h *harness) {
 	stop("StopRecording(unknown)", 999999)
 	_, err := h.GetRecording(ctx, 999999)
 	wantErr(t, "GetRecording(unknown)", err, storage.ErrNotFound)
+	h.addRecordingMember(t, 999999, "alice", storage.ErrNotFound)
 
-	r := h.newRecording(t, m.ID, epoch)
+	// An unknown member takes the whole recording back: the meeting is not
+	// held by a recording without its members.
+	_, err = h.CreateRecording(ctx, storage.Recording{Meeting: m.ID, Started: epoch, Members: []string{"alice", "nobody"}})
+	wantErr(t, "CreateRecording(unknown member)", err, storage.ErrNotFound)
+	h.runningRecordings(t)
+
+	r := h.newRecording(t, m.ID, epoch, "alice")
+	h.addRecordingMember(t, r.ID, "nobody", storage.ErrNotFound)
+	h.recordingMembers(t, r.ID, "alice")
 	wantErr(t, "EndMeeting", h.EndMeeting(ctx, m.ID, at(time.Minute)), nil)
 	create("CreateRecording(ended meeting)", m.ID)
 	h.runningRecordings(t, r.ID)
 	h.stopRecording(t, r.ID, at(2*time.Minute), recordedTracks("alice"), 7)
 	stop("StopRecording(stopped)", r.ID)
+	// Stopped, it has the members it had, whoever joins now.
+	h.addRecordingMember(t, r.ID, "bob", storage.ErrNotFound)
+	h.addRecordingMember(t, r.ID, "alice", storage.ErrNotFound)
+	h.recordingMembers(t, r.ID, "alice")
 	got, err := h.GetRecording(ctx, r.ID)
 	wantErr(t, "GetRecording", err, nil)
 	sameRecording(t, "GetRecording after a second stop", got, storage.Recording{ID: r.ID, Meeting: m.ID,
@@ -201,43 +249,50 @@ func testRecordingBadValues(t *testing.T, h *harness) {
 	sameRecording(t, "GetRecording after refused stops", got, r)
 }
 
-// A user sees the recordings of the meetings they host or took part in,
-// running and stopped, of live and ended meetings; not those of meetings
-// they were only invited to, declined, or were kicked from.
+// A user sees the recordings they were in while they recorded, running and
+// stopped, of live and ended meetings, whatever they did in the meeting
+// after (left, kicked), and every recording of the meetings they host,
+// members or not; not those of meetings they joined after the recording
+// stopped, nor those of meetings they are a co-host of but were not in.
 func testUserRecordings(t *testing.T, h *harness) {
 	for _, u := range []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "ivan"} {
 		h.newUser(t, u)
 	}
 	m := h.newMeeting(t, meeting("standup", "alice", "239.255.0.1", 20000))
-	members := []struct{ user, role, status string }{
-		{"bob", storage.MeetingAttendee, storage.StatusJoined},
-		{"carol", storage.MeetingAttendee, storage.StatusLeft},
-		{"dave", storage.MeetingAttendee, storage.StatusInvited},
-		{"erin", storage.MeetingAttendee, storage.StatusDeclined},
-		{"frank", storage.MeetingAttendee, storage.StatusKicked},
-		{"ivan", storage.MeetingHost, storage.StatusInvited}, // a co-host sees them before joining
+	for _, u := range []string{"bob", "carol", "frank"} {
+		h.setMember(t, m.ID, u, storage.MeetingAttendee, storage.StatusJoined, epoch)
 	}
-	for i, mm := range members {
-		if mm.status == storage.StatusLeft || mm.status == storage.StatusKicked {
-			h.setMember(t, m.ID, mm.user, mm.role, storage.StatusJoined, at(time.Duration(i)*time.Second))
-		}
-		h.setMember(t, m.ID, mm.user, mm.role, mm.status, at(time.Minute+time.Duration(i)*time.Second))
-	}
+	h.setMember(t, m.ID, "ivan", storage.MeetingHost, storage.StatusInvited, epoch)
 	theirs := h.newMeeting(t, meeting("theirs", "grace", "239.255.0.2", 20010))
 
-	r1 := h.newRecording(t, m.ID, at(time.Minute))
+	// The host is not among r1's members, and dave joins while it records.
+	r1 := h.newRecording(t, m.ID, at(time.Minute), "bob", "carol", "frank")
+	h.setMember(t, m.ID, "dave", storage.MeetingAttendee, storage.StatusJoined, at(90*time.Second))
+	h.addRecordingMember(t, r1.ID, "dave", nil)
 	h.stopRecording(t, r1.ID, at(2*time.Minute), recordedTracks("bob"), 100)
-	r3 := h.newRecording(t, theirs.ID, at(2*time.Minute))
-	r2 := h.newRecording(t, m.ID, at(3*time.Minute)) // runs past the meeting's end
+	// Then erin joins, and the others leave or are kicked.
+	h.setMember(t, m.ID, "erin", storage.MeetingAttendee, storage.StatusJoined, at(150*time.Second))
+	h.setMember(t, m.ID, "carol", storage.MeetingAttendee, storage.StatusLeft, at(150*time.Second))
+	h.setMember(t, m.ID, "dave", storage.MeetingAttendee, storage.StatusLeft, at(150*time.Second))
+	h.setMember(t, m.ID, "frank", storage.MeetingAttendee, storage.StatusKicked, at(150*time.Second))
+
+	r3 := h.newRecording(t, theirs.ID, at(2*time.Minute)) // nobody in it but its host sees it
+	// The host is a member of r2 too, and sees it once.
+	r2 := h.newRecording(t, m.ID, at(3*time.Minute), "alice", "bob", "erin") // runs past the meeting's end
 	wantErr(t, "EndMeeting", h.EndMeeting(t.Context(), m.ID, at(time.Hour)), nil)
 
-	for _, user := range []string{"alice", "bob", "carol", "ivan"} {
+	for _, user := range []string{"alice", "bob"} {
 		h.userRecordings(t, user, 0, 10, r2.ID, r1.ID)
 	}
-	for _, user := range []string{"dave", "erin", "frank", "nobody"} {
+	for _, user := range []string{"carol", "dave", "frank"} {
+		h.userRecordings(t, user, 0, 10, r1.ID)
+	}
+	h.userRecordings(t, "erin", 0, 10, r2.ID)
+	for _, user := range []string{"ivan", "nobody"} {
 		h.userRecordings(t, user, 0, 10)
 	}
 	h.userRecordings(t, "grace", 0, 10, r3.ID)
+	h.recordingMembers(t, r3.ID)
 
 	rs, err := h.UserRecordings(t.Context(), "bob", 0, 10)
 	if err == nil && len(rs) == 2 {
@@ -247,8 +302,9 @@ func testUserRecordings(t *testing.T, h *harness) {
 	}
 }
 
-// UserRecordings pages newest first by id, across a user's meetings, below
-// any id, whether it is one of the user's recordings or not.
+// UserRecordings pages newest first by id, across the meetings a user
+// hosts and the recordings they are a member of, below any id, whether it
+// is one of the user's recordings or not.
 func testUserRecordingsPaging(t *testing.T, h *harness) {
 	h.newUser(t, "alice")
 	h.newUser(t, "bob")
@@ -256,53 +312,67 @@ func testUserRecordingsPaging(t *testing.T, h *harness) {
 	for i, host := range []string{"alice", "alice", "bob"} {
 		ms = append(ms, h.newMeeting(t, meeting(fmt.Sprint("m", i), host, fmt.Sprintf("239.255.0.%d", i+1), 20000)))
 	}
-	// Three rounds of one recording in each meeting, interleaved: alice's
-	// ids have gaps where bob's meeting records.
+	// Three rounds of one recording in each meeting, interleaved. alice is
+	// in bob's recordings but that of the second round, which leaves a gap
+	// in her ids, and is also a member of one in a meeting she hosts.
 	var mine, bobs []int64 // newest first
 	for round := range 3 {
 		for i, m := range ms {
-			r := h.newRecording(t, m.ID, at(time.Duration(round)*time.Hour))
+			var members []string
+			if (m.Host == "bob") != (round == 1) {
+				members = []string{"alice"}
+			}
+			r := h.newRecording(t, m.ID, at(time.Duration(round)*time.Hour), members...)
 			h.stopRecording(t, r.ID, at(time.Duration(round)*time.Hour+time.Minute), nil, int64(i))
-			if m.Host == "alice" {
+			if m.Host == "alice" || members != nil {
 				mine = append([]int64{r.ID}, mine...)
-			} else {
+			}
+			if m.Host == "bob" {
 				bobs = append([]int64{r.ID}, bobs...)
 			}
 		}
 	}
 	h.userRecordings(t, "alice", 0, 10, mine...)
-	h.userRecordings(t, "alice", mine[0]+1000, 6, mine...)
-	var paged []int64
-	for before, n := int64(0), 0; n < 10; n++ {
-		rs, err := h.UserRecordings(t.Context(), "alice", before, 4)
-		if err != nil {
-			t.Fatalf("UserRecordings(alice, before %d, limit 4): %v", before, err)
+	h.userRecordings(t, "alice", mine[0]+1000, len(mine), mine...)
+	for _, limit := range []int{1, 3, 4} {
+		var paged []int64
+		for before, n := int64(0), 0; n <= len(mine); n++ {
+			rs, err := h.UserRecordings(t.Context(), "alice", before, limit)
+			if err != nil {
+				t.Fatalf("UserRecordings(alice, before %d, limit %d): %v", before, limit, err)
+			}
+			if len(rs) == 0 {
+				break
+			}
+			for _, r := range rs {
+				paged = append(paged, r.ID)
+			}
+			before = rs[len(rs)-1].ID
 		}
-		if len(rs) == 0 {
-			break
+		if !slices.Equal(paged, mine) {
+			t.Errorf("UserRecordings(alice) in pages of %d = %v, want %v", limit, paged, mine)
 		}
-		for _, r := range rs {
-			paged = append(paged, r.ID)
-		}
-		before = rs[len(rs)-1].ID
-	}
-	if !slices.Equal(paged, mine) {
-		t.Errorf("UserRecordings(alice) in pages of 4 = %v, want %v", paged, mine)
 	}
 	h.userRecordings(t, "alice", mine[1], 2, mine[2], mine[3])
-	h.userRecordings(t, "alice", bobs[1], 10, mine[2:]...) // bob's of the second round
+	h.userRecordings(t, "alice", bobs[1], 10, mine[3:]...) // bob's of the second round, without alice
 	h.userRecordings(t, "alice", mine[len(mine)-1], 10)
 	h.userRecordings(t, "bob", 0, 1, bobs[0])
+	h.userRecordings(t, "bob", 0, 10, bobs...)
 	if _, err := h.UserRecordings(t.Context(), "alice", 0, 0); err == nil {
 		t.Errorf("UserRecordings(limit 0) succeeded")
 	}
 }
 
 // Of concurrent starts in one meeting exactly one wins, and of concurrent
-// stops of that recording exactly one.
+// stops of that recording exactly one. Members who join as a recording
+// stops are in it exactly when their add succeeded, and never join after
+// the stop: what the recording has once its stop returned is what it keeps.
 func testConcurrentCreateRecording(t *testing.T, h *harness) {
 	ctx := t.Context()
-	h.newUser(t, "alice")
+	joiners := []string{"bob", "carol", "dave"}
+	for _, u := range append([]string{"alice"}, joiners...) {
+		h.newUser(t, u)
+	}
 	m := h.newMeeting(t, meeting("standup", "alice", "239.255.0.1", 20000))
 	const racers = 8
 	ok, failed := race(t, racers, storage.ErrConflict, func(i int) error {
@@ -323,6 +393,43 @@ func testConcurrentCreateRecording(t *testing.T, h *harness) {
 		t.Errorf("%d concurrent stops of one recording: %d succeeded, %d not found; want 1 and %d", racers, ok, failed, racers-1)
 	}
 	h.runningRecordings(t)
+
+	const rounds = 40
+	var in, out int // joins that made it, and those too late
+	for round := range rounds {
+		r := h.newRecording(t, m.ID, at(time.Duration(round)*time.Minute), "alice")
+		adds := make([]error, len(joiners))
+		var stopped []string // the members right after the stop returned
+		race(t, len(joiners)+1, nil, func(i int) error {
+			if i < len(joiners) {
+				adds[i] = h.AddRecordingMember(ctx, r.ID, joiners[i])
+				return nil
+			}
+			if err := h.StopRecording(ctx, r.ID, at(time.Duration(round)*time.Minute+time.Second), nil, 0); err != nil {
+				return err
+			}
+			got, err := h.GetRecording(ctx, r.ID)
+			stopped = got.Members
+			return err
+		})
+		got, err := h.GetRecording(ctx, r.ID)
+		wantErr(t, "GetRecording after the race", err, nil)
+		if !slices.Equal(got.Members, stopped) {
+			t.Errorf("round %d: members %q right after the stop, %q once the adds returned", round, stopped, got.Members)
+		}
+		for i, u := range joiners {
+			member := slices.Contains(got.Members, u)
+			switch {
+			case adds[i] == nil && member:
+				in++
+			case errors.Is(adds[i], storage.ErrNotFound) && !member:
+				out++
+			default:
+				t.Errorf("round %d: AddRecordingMember(%s) = %v, and %s is a member: %t", round, u, adds[i], u, member)
+			}
+		}
+	}
+	t.Logf("%d rounds of %d joins racing a stop: %d joined, %d too late", rounds, len(joiners), in, out)
 }
 
 // A running recording is there after a restart, for the server to finish,
