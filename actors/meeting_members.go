@@ -16,12 +16,17 @@ import (
 // relay when the user is no longer joined, and pushes the member list. then
 // (optional) returns the reply; without it the reply is Empty.
 func (a *meetingActor) setStatus(ctx actor.Context, r *request, user, role, status string, then func() any) {
-	id := a.id
+	id, cur := a.id, a.liveRecording()
 	mm := storage.MeetingMember{User: user, Role: role, Status: status, Updated: a.hub.now().UTC()}
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
 		err := a.hub.store.SetMeetingMember(sctx, id, mm)
 		if errors.Is(err, storage.ErrNotFound) {
 			err = protocol.Errorf(protocol.CodeNotFound, "no user %s", user)
+		}
+		if err == nil && status == storage.StatusJoined && cur != nil {
+			// Who joins while it records is in the recording, and may
+			// get it; stored before anything is forwarded to them.
+			err = a.hub.store.AddRecordingMember(sctx, cur.rec.ID, user)
 		}
 		return nil, err
 	}, func(actor.Context, any) any {
@@ -215,6 +220,7 @@ func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) 
 			if stopped, err = finishRecording(sctx, a.hub.store, a.hub.log, cur, now); err != nil {
 				return nil, err
 			}
+			stopped.Reason = protocol.RecordStoppedEnded
 		}
 		return protocol.Empty{}, a.hub.store.EndMeeting(sctx, id, now)
 	}, func(_ actor.Context, data any) any {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -50,11 +52,14 @@ func (a *meetingActor) recordStart(ctx actor.Context, r *request) {
 		a.hub.fail(r, protocol.Errorf(protocol.CodeConflict, "meeting %d is being recorded already (recording %d)", a.id, cur.rec.ID))
 		return
 	}
-	started, relay := a.hub.now().UTC(), a.st.relay
+	// Microseconds: what the store keeps, so that the reply and the
+	// pushes show the time recording.list will.
+	started, relay := a.hub.now().UTC().Truncate(time.Microsecond), a.st.relay
+	members := slices.Sorted(a.withStatus(storage.StatusJoined))
 	cfg := record.Config{IP: a.hub.relay.Addr().Addr(), MaxBytes: a.hub.meet.RecordMaxBytes,
 		Logger: a.hub.log.With("part", "recorder", "meeting", a.id)}
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
-		rec, err := a.hub.store.CreateRecording(sctx, storage.Recording{Meeting: a.id, Started: started})
+		rec, err := a.hub.store.CreateRecording(sctx, storage.Recording{Meeting: a.id, Started: started, Members: members})
 		if errors.Is(err, storage.ErrConflict) {
 			return nil, protocol.Errorf(protocol.CodeConflict, "meeting %d is being recorded already", a.id)
 		}
@@ -97,7 +102,7 @@ func (a *meetingActor) recordStop(ctx actor.Context, r *request) {
 		a.hub.fail(r, protocol.Errorf(protocol.CodeNotFound, "meeting %d is not being recorded", a.id))
 		return
 	}
-	a.stopRecording(ctx, r)
+	a.stopRecording(ctx, r, protocol.RecordStoppedByHost)
 }
 
 // recordingFull stops the recording that reached its limit, unless it
@@ -107,13 +112,14 @@ func (a *meetingActor) recordingFull(ctx actor.Context, m recordingFull) {
 		return
 	}
 	a.hub.log.Info("recording reached its limit", "meeting", a.id, "recording", m.id, "max_bytes", a.hub.meet.RecordMaxBytes)
-	a.stopRecording(ctx, nil)
+	a.stopRecording(ctx, nil, protocol.RecordStoppedLimit)
 }
 
 // stopRecording finishes the files and stores the record, then tells the
-// joined members; r is nil when the server stops it. If storing fails the
-// recording stays the meeting's, so that a second record.stop tries again.
-func (a *meetingActor) stopRecording(ctx actor.Context, r *request) {
+// joined members why it stopped; r is nil when the server stops it. If
+// storing fails the recording stays the meeting's, so that a second
+// record.stop tries again.
+func (a *meetingActor) stopRecording(ctx actor.Context, r *request, reason string) {
 	cur, now := a.st.rec, a.hub.now().UTC()
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
 		return finishRecording(sctx, a.hub.store, a.hub.log, cur, now)
@@ -123,6 +129,7 @@ func (a *meetingActor) stopRecording(ctx actor.Context, r *request) {
 		if r != nil {
 			info.By = r.sess.user
 		}
+		info.Reason = reason
 		a.push(protocol.PushRecordStopped, info, a.withStatus(storage.StatusJoined))
 		return info
 	})
@@ -144,7 +151,7 @@ func finishRecording(ctx context.Context, store storage.Store, log *slog.Logger,
 		log.Error("recording: a file could not be finished; kept as it is", "recording", cur.rec.ID, "err", err)
 	}
 	rec := cur.rec
-	rec.Stopped, rec.Tracks, rec.Size = now, storageTracks(tracks), 0
+	rec.Stopped, rec.Tracks, rec.Size = now.UTC().Truncate(time.Microsecond), storageTracks(tracks), 0
 	for _, t := range rec.Tracks {
 		rec.Size += t.Size
 	}
@@ -173,7 +180,11 @@ func (h *Hub) finishRecordings(ctx context.Context) error {
 		return fmt.Errorf("interrupted recordings: %w", err)
 	}
 	for _, rec := range rs {
-		tracks, err := record.Describe(h.files.RecordingDir(rec.ID))
+		dir := h.files.RecordingDir(rec.ID)
+		// It stopped when the crash did: its files' last write, read
+		// before Describe repairs them.
+		stopped := lastWrite(dir, rec.Started)
+		tracks, err := record.Describe(dir)
 		if err != nil {
 			h.log.Error("interrupted recording: read its files", "recording", rec.ID, "err", err)
 		}
@@ -182,13 +193,25 @@ func (h *Hub) finishRecordings(ctx context.Context) error {
 		for _, t := range st {
 			size += t.Size
 		}
-		if err := h.store.StopRecording(ctx, rec.ID, h.now().UTC(), st, size); err != nil {
+		if err := h.store.StopRecording(ctx, rec.ID, stopped.UTC().Truncate(time.Microsecond), st, size); err != nil {
 			return fmt.Errorf("finish recording %d: %w", rec.ID, err)
 		}
 		h.log.Warn("recording interrupted by a restart, kept up to there", "recording", rec.ID, "meeting", rec.Meeting,
 			"files", len(st), "bytes", size)
 	}
 	return nil
+}
+
+// lastWrite is the latest modification time of the files in dir, or since
+// when none is later.
+func lastWrite(dir string, since time.Time) time.Time {
+	entries, _ := os.ReadDir(dir) // none: nothing was written
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.ModTime().After(since) {
+			since = fi.ModTime()
+		}
+	}
+	return since
 }
 
 // stopRecordingNow finishes a recording while the actor stops (server
@@ -207,5 +230,6 @@ func (a *meetingActor) stopRecordingNow() {
 		return
 	}
 	a.st.rec = nil
+	info.Reason = protocol.RecordStoppedShutdown
 	a.push(protocol.PushRecordStopped, info, a.withStatus(storage.StatusJoined))
 }

@@ -57,8 +57,9 @@ func (s *Service) Recording(ctx context.Context, user string, id int64) (protoco
 		URL: s.base + "/recordings/" + strconv.FormatInt(id, 10) + "/", Token: token, Expires: expires}, nil
 }
 
-// recordingFor returns the recording if user may download it now: the
-// meeting's host, or a member who joined it (and has not been kicked).
+// recordingFor returns the recording if user may download it: the
+// meeting's host, or one of its members (who was in the meeting while it
+// recorded, whatever their status now).
 func (s *Service) recordingFor(ctx context.Context, user string, id int64) (storage.Recording, error) {
 	rec, err := s.store.GetRecording(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -71,16 +72,7 @@ func (s *Service) recordingFor(ctx context.Context, user string, id int64) (stor
 	if err != nil {
 		return rec, fmt.Errorf("meeting of recording %d: %w", id, err)
 	}
-	allowed := m.Host == user
-	if !allowed {
-		members, err := s.store.MeetingMembers(ctx, rec.Meeting)
-		if err != nil {
-			return rec, fmt.Errorf("members of meeting %d: %w", rec.Meeting, err)
-		}
-		allowed = slices.ContainsFunc(members, func(mm storage.MeetingMember) bool {
-			return mm.User == user && (mm.Status == storage.StatusJoined || mm.Status == storage.StatusLeft)
-		})
-	}
+	allowed := m.Host == user || slices.Contains(rec.Members, user)
 	// The same answer for a recording that exists and one that does not:
 	// ids are sequential, and a stranger learns nothing from trying them.
 	if !allowed {

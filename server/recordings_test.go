@@ -89,7 +89,8 @@ func TestRecording(t *testing.T) {
 		stopped := recordingOf(t, alice, protocol.TypeRecordStop, m.Meeting)
 		var pushed protocol.RecordingInfo
 		expectPush(t, bob, protocol.PushRecordStopped, &pushed)
-		if pushed.Recording != rec.Recording || pushed.State != protocol.RecordingStopped || len(pushed.Tracks) != len(stopped.Tracks) {
+		if pushed.Recording != rec.Recording || pushed.State != protocol.RecordingStopped || len(pushed.Tracks) != len(stopped.Tracks) ||
+			pushed.Reason != protocol.RecordStoppedByHost || !pushed.Stopped.Equal(stopped.Stopped) {
 			t.Fatalf("record.stopped push %+v, stop answered %+v", pushed, stopped)
 		}
 		var files []string
@@ -169,14 +170,19 @@ func TestRecording(t *testing.T) {
 			}
 		}
 
-		// A kicked member loses it at once, token included.
+		// Who was in it keeps it, kicked since or not; who joins the
+		// meeting afterwards does not get it, token or no token.
 		call(t, alice, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "bob"}, nil)
-		callErr(t, bob, protocol.TypeRecordingGet, protocol.RecordingID{Recording: rec.Recording}, protocol.CodeNotFound)
-		if got := get(g.URL+"text.vtt", g.Token); got != http.StatusNotFound {
-			t.Errorf("a kicked member's download: %d, want 404", got)
+		call(t, bob, protocol.TypeRecordingGet, protocol.RecordingID{Recording: rec.Recording}, nil)
+		call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"carol"}}, nil)
+		join(t, carol, m.Meeting)
+		if got := listRecordings(t, carol); len(got) != 0 {
+			t.Fatalf("carol, who joined after it, sees recordings %v", got)
 		}
+		callErr(t, carol, protocol.TypeRecordingGet, protocol.RecordingID{Recording: rec.Recording}, protocol.CodeNotFound)
 
-		// Ending the meeting stops its recording first.
+		// Ending the meeting stops its recording first; carol, joined
+		// when it starts, is in this one.
 		second := recordingOf(t, alice, protocol.TypeRecordStart, m.Meeting)
 		call(t, alice, protocol.TypeMeetingEnd, protocol.MeetingID{Meeting: m.Meeting}, nil)
 		expectPush(t, alice, protocol.PushRecordStopped, &pushed) // the first recording's
@@ -184,8 +190,14 @@ func TestRecording(t *testing.T) {
 		if pushed.Recording != second.Recording || pushed.State != protocol.RecordingStopped || len(pushed.Tracks) != 0 {
 			t.Fatalf("record.stopped at the end %+v", pushed)
 		}
+		if pushed.Reason != protocol.RecordStoppedEnded {
+			t.Fatalf("record.stopped at the end says reason %q", pushed.Reason)
+		}
 		if got := listRecordings(t, alice); !slices.Equal(got, []int64{second.Recording, rec.Recording}) {
 			t.Fatalf("alice's recordings %v", got)
+		}
+		if got := listRecordings(t, carol); !slices.Equal(got, []int64{second.Recording}) {
+			t.Fatalf("carol's recordings %v, want [%d]", got, second.Recording)
 		}
 	})
 }
@@ -205,7 +217,8 @@ func TestRecordingLimit(t *testing.T) {
 	sendAudio(t, bobOut, aliceIn, relay, 9, 1, 100)
 	var stopped protocol.RecordingInfo
 	expectPush(t, bob, protocol.PushRecordStopped, &stopped)
-	if stopped.Recording != rec.Recording || stopped.By != "" || stopped.Size == 0 || stopped.Size > e.cfg.Meetings.RecordMaxBytes {
+	if stopped.Recording != rec.Recording || stopped.By != "" || stopped.Reason != protocol.RecordStoppedLimit ||
+		stopped.Size == 0 || stopped.Size > e.cfg.Meetings.RecordMaxBytes {
 		t.Fatalf("record.stopped at the limit: %+v (limit %d)", stopped, e.cfg.Meetings.RecordMaxBytes)
 	}
 
