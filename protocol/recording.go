@@ -40,8 +40,17 @@ type RecordingInfo struct {
 	Stopped   time.Time        `json:"stopped,omitzero"`
 	Tracks    []RecordingTrack `json:"tracks"`
 	Size      int64            `json:"size"`
-	By        string           `json:"by,omitempty"` // in the pushes: who started or stopped it; empty when the server did
+	By        string           `json:"by,omitempty"`     // in the pushes: who started or stopped it; empty when the server did
+	Reason    string           `json:"reason,omitempty"` // in record.stop's reply and the record.stopped push: RecordStopped…
 }
+
+// Why a recording stopped, in record.stopped.
+const (
+	RecordStoppedByHost   = "stopped"  // record.stop
+	RecordStoppedLimit    = "limit"    // its files reached meetings.record_max_bytes
+	RecordStoppedEnded    = "ended"    // the meeting ended
+	RecordStoppedShutdown = "shutdown" // the server stopped
+)
 
 // RecordingID names a recording: recording.get.
 type RecordingID struct {

@@ -57,6 +57,10 @@ func TestCLIRecordEndToEnd(t *testing.T) {
 	if out := e.ok(carol, "", "recording", "list"); !strings.Contains(out, "no recordings") {
 		t.Fatalf("carol's recording list: %q", out)
 	}
+	e.fails(2, bob, "", "recording", "list", "--limit", "0")
+	if older := e.ok(bob, "", "recording", "list", "--before", recID); !strings.Contains(older, "no recordings") {
+		t.Fatalf("recording list --before %s: %q", recID, older)
+	}
 	e.fails(1, carol, "", "recording", "get", recID)
 
 	// recording get: the files, byte for byte what was recorded.

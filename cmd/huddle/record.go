@@ -17,10 +17,7 @@ func recordCommands() []command {
 	return []command{
 		{"record start", "ID", "start recording a meeting (host); its members are told", cmdRecordStart},
 		{"record stop", "ID", "stop recording a meeting (host); prints the files it made", cmdRecordStop},
-		{"recording list", "", "list the recordings of meetings you hosted or took part in", listCommand(
-			func(c *client.Client, ctx context.Context) ([]protocol.RecordingInfo, error) {
-				return c.Recordings(ctx, protocol.RecordingList{Limit: protocol.MaxRecordingList})
-			}, "no recordings", recordingRow)},
+		{"recording list", "[--limit N] [--before ID]", "list the recordings of meetings you hosted or were in while they recorded, newest first", cmdRecordingList},
 		{"recording get", "ID [-o DIR]", "download a recording's files into DIR (default recording-ID), checking each one's sha256", cmdRecordingGet},
 		{"recording play", "ID --meeting MID", "play a recording's audio, video and screen into a live meeting you joined", cmdRecordingPlay},
 	}
@@ -34,12 +31,14 @@ func cmdRecordStart(ctx context.Context, a *app, cl *cmdLine) error {
 
 func cmdRecordStop(ctx context.Context, a *app, cl *cmdLine) error {
 	return recordCommand(ctx, a, cl, (*client.Client).RecordStop, func(r protocol.RecordingInfo) string {
-		files := fmt.Sprintf("%d files", len(r.Tracks))
-		if len(r.Tracks) == 1 {
-			files = "1 file"
+		switch len(r.Tracks) {
+		case 0:
+			return fmt.Sprintf("stopped recording %d of meeting %d: nothing was sent while it ran", r.Recording, r.Meeting)
+		case 1:
+			return fmt.Sprintf("stopped recording %d of meeting %d: 1 file, %s (huddle recording get %d)", r.Recording, r.Meeting, size(r.Size), r.Recording)
 		}
-		return fmt.Sprintf("stopped recording %d of meeting %d: %s, %s (huddle recording get %d)",
-			r.Recording, r.Meeting, files, size(r.Size), r.Recording)
+		return fmt.Sprintf("stopped recording %d of meeting %d: %d files, %s (huddle recording get %d)",
+			r.Recording, r.Meeting, len(r.Tracks), size(r.Size), r.Recording)
 	})
 }
 
@@ -58,17 +57,40 @@ func recordCommand(ctx context.Context, a *app, cl *cmdLine, call func(*client.C
 	})
 }
 
-func recordingRow(r protocol.RecordingInfo) []string {
-	var tracks []string
-	for _, t := range r.Tracks {
-		tracks = append(tracks, t.File)
+func cmdRecordingList(ctx context.Context, a *app, cl *cmdLine) error {
+	limit := cl.fs.Int("limit", protocol.DefaultRecordingList, fmt.Sprintf("list at most N recordings (1-%d)", protocol.MaxRecordingList))
+	before := cl.fs.Int64("before", 0, "list the recordings older than recording ID")
+	if _, err := cl.parse(0, 0); err != nil {
+		return err
 	}
-	state := r.State
-	if len(tracks) == 0 && r.State == protocol.RecordingStopped {
-		tracks = append(tracks, "(no media)")
+	if *limit < 1 || *limit > protocol.MaxRecordingList {
+		return cl.usageErrorf("--limit must be 1-%d", protocol.MaxRecordingList)
+	}
+	if *before < 0 {
+		return cl.usageErrorf("--before must be a recording ID")
+	}
+	return a.withSession(ctx, func(ctx context.Context, c *client.Client) error {
+		rs, err := c.Recordings(ctx, protocol.RecordingList{Before: *before, Limit: *limit})
+		if err != nil {
+			return err
+		}
+		return printList(a, rs, "no recordings", recordingRow)
+	})
+}
+
+func recordingRow(r protocol.RecordingInfo) []string {
+	var files []string
+	for _, t := range r.Tracks {
+		files = append(files, t.File)
+	}
+	switch {
+	case r.State == protocol.RecordingOn:
+		files = append(files, "(files listed when it stops)")
+	case len(files) == 0:
+		files = append(files, "(no media)")
 	}
 	return []string{strconv.FormatInt(r.Recording, 10), "meeting " + strconv.FormatInt(r.Meeting, 10),
-		r.Started.Local().Format("2006-01-02 15:04:05"), state, size(r.Size), strings.Join(tracks, " ")}
+		r.Started.Local().Format("2006-01-02 15:04:05"), r.State, size(r.Size), strings.Join(files, " ")}
 }
 
 // parseRecording parses a command line whose one argument is a recording

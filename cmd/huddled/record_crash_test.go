@@ -70,6 +70,7 @@ func TestCrashDuringRecording(t *testing.T) {
 		fi, err := os.Stat(audio)
 		return err == nil && fi.Size() > 2000
 	})
+	killed := time.Now()
 	first.Kill()
 
 	second := startHuddled(t, bin, args...)
@@ -77,6 +78,10 @@ func TestCrashDuringRecording(t *testing.T) {
 	rs, err := alice.Recordings(ctx, protocol.RecordingList{})
 	if err != nil || len(rs) != 1 || rs[0].Recording != rec.Recording || rs[0].State != protocol.RecordingStopped {
 		t.Fatalf("recordings after the crash: %+v, %v", rs, err)
+	}
+	// It stopped at the crash (its files' last write), not at the restart.
+	if rs[0].Stopped.Before(rec.Started) || rs[0].Stopped.After(killed) {
+		t.Fatalf("stopped at %v; started %v, killed %v", rs[0].Stopped, rec.Started, killed)
 	}
 	if len(rs[0].Tracks) != 1 || rs[0].Tracks[0].File != filepath.Base(audio) || rs[0].Size != rs[0].Tracks[0].Size {
 		t.Fatalf("tracks after the crash: %+v", rs[0])
