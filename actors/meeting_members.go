@@ -26,10 +26,13 @@ func (a *meetingActor) setStatus(ctx actor.Context, r *request, user, role, stat
 		if err == nil && status == storage.StatusJoined && cur != nil {
 			// Who joins while it records is in the recording, and may
 			// get it; stored before anything is forwarded to them.
-			err = a.hub.store.AddRecordingMember(sctx, cur.rec.ID, user)
+			err = a.hub.addRecordingMember(sctx, cur, user)
 		}
 		return nil, err
 	}, func(actor.Context, any) any {
+		if status == storage.StatusJoined && cur != nil {
+			cur.members[user] = true
+		}
 		a.st.members[user] = &mm
 		if status != storage.StatusJoined {
 			a.dropMember(user)
@@ -134,6 +137,17 @@ func (a *meetingActor) join(ctx actor.Context, r *request) {
 		return
 	}
 	if mm.Status == storage.StatusJoined {
+		if cur := a.liveRecording(); cur != nil && !cur.members[mm.User] {
+			// Joined, but the recording's member list was not stored
+			// with it (that failed): store it now.
+			a.job(ctx, r, func(sctx context.Context) (any, error) {
+				return nil, a.hub.addRecordingMember(sctx, cur, mm.User)
+			}, func(actor.Context, any) any {
+				cur.members[mm.User] = true
+				return a.joinReply()
+			})
+			return
+		}
 		a.hub.reply(r, a.joinReply())
 		return
 	}
@@ -213,20 +227,19 @@ func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) 
 		by = r.sess.user
 	}
 	cur := a.liveRecording()
-	var stopped protocol.RecordingInfo
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
+		var stopped protocol.RecordingInfo
 		if cur != nil {
 			var err error
-			if stopped, err = finishRecording(sctx, a.hub.store, a.hub.log, cur, now); err != nil {
+			if stopped, err = cur.finish(a.hub, protocol.RecordStoppedEnded); err != nil {
 				return nil, err
 			}
-			stopped.Reason = protocol.RecordStoppedEnded
 		}
-		return protocol.Empty{}, a.hub.store.EndMeeting(sctx, id, now)
+		return stopped, a.hub.store.EndMeeting(sctx, id, now)
 	}, func(_ actor.Context, data any) any {
 		if cur != nil {
 			a.st.rec = nil
-			a.push(protocol.PushRecordStopped, stopped, a.withStatus(storage.StatusJoined))
+			a.push(protocol.PushRecordStopped, data.(protocol.RecordingInfo), a.withStatus(storage.StatusJoined))
 		}
 		// call.ended first: it says why, and a client may stop at
 		// meeting.ended.
@@ -241,6 +254,6 @@ func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) 
 		a.st.exists = false
 		a.st.sources = nil
 		clear(a.st.subs)
-		return data
+		return protocol.Empty{}
 	})
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,16 +27,28 @@ import (
 type recording struct {
 	rec     storage.Recording
 	r       *record.Recorder
-	watched chan struct{} // closed when it stops: ends the watch for the byte limit
-	// stored is set (by the job that stops it) once its record says it
-	// stopped: a job that failed after that leaves nothing to stop.
-	stored bool
+	members map[string]bool // the recording's members as stored: who may get it
+	watched chan struct{}   // closed when it stops: ends the watch for the byte limit
+	unwatch sync.Once
+
+	// mu serializes finish: a stop job and the actor's stop at shutdown
+	// may both try, and the second must get what the first stored.
+	mu       sync.Mutex
+	finished *protocol.RecordingInfo // set once its record says it stopped
 }
 
-// liveRecording returns the recording in progress, nil when there is none.
+// stored reports whether the recording's record says it stopped.
+func (cur *recording) stored() bool {
+	cur.mu.Lock()
+	defer cur.mu.Unlock()
+	return cur.finished != nil
+}
+
+// liveRecording returns the recording in progress, nil when there is none
+// (also when a job stored its stop but failed after that).
 func (a *meetingActor) liveRecording() *recording {
-	if a.st.rec != nil && a.st.rec.stored {
-		a.st.rec = nil
+	if a.st.rec == nil || a.st.rec.stored() {
+		return nil
 	}
 	return a.st.rec
 }
@@ -59,9 +71,14 @@ func (a *meetingActor) recordStart(ctx actor.Context, r *request) {
 	cfg := record.Config{IP: a.hub.relay.Addr().Addr(), MaxBytes: a.hub.meet.RecordMaxBytes,
 		Logger: a.hub.log.With("part", "recorder", "meeting", a.id)}
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
-		rec, err := a.hub.store.CreateRecording(sctx, storage.Recording{Meeting: a.id, Started: started, Members: members})
+		want := storage.Recording{Meeting: a.id, Started: started, Members: members}
+		rec, err := a.hub.store.CreateRecording(sctx, want)
 		if errors.Is(err, storage.ErrConflict) {
-			return nil, protocol.Errorf(protocol.CodeConflict, "meeting %d is being recorded already", a.id)
+			// This actor records nothing, so the running one the store
+			// has was left by a start whose undo failed: finish it.
+			if err = a.hub.finishStale(sctx, a.id); err == nil {
+				rec, err = a.hub.store.CreateRecording(sctx, want)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create recording: %w", err)
@@ -69,13 +86,18 @@ func (a *meetingActor) recordStart(ctx actor.Context, r *request) {
 		cfg.Dir = a.hub.files.RecordingDir(rec.ID)
 		rr, err := record.Start(relay, cfg)
 		if err != nil {
-			// Nothing was recorded: the record says so at once.
+			// Nothing was recorded: the record says so at once (or, if
+			// that fails too, the next start or restart finishes it).
 			if serr := a.hub.store.StopRecording(sctx, rec.ID, started, nil, 0); serr != nil {
 				err = errors.Join(err, serr)
 			}
 			return nil, fmt.Errorf("start recorder: %w", err)
 		}
-		return &recording{rec: rec, r: rr, watched: make(chan struct{})}, nil
+		cur := &recording{rec: rec, r: rr, members: map[string]bool{}, watched: make(chan struct{})}
+		for _, u := range rec.Members {
+			cur.members[u] = true
+		}
+		return cur, nil
 	}, func(ctx actor.Context, data any) any {
 		cur := data.(*recording)
 		a.st.rec = cur
@@ -92,6 +114,16 @@ func (a *meetingActor) recordStart(ctx actor.Context, r *request) {
 		a.push(protocol.PushRecordStarted, info, a.withStatus(storage.StatusJoined))
 		return info
 	})
+}
+
+// addRecordingMember makes user, who joins now, a member of the recording
+// in progress (job side: it runs off the actor, before the join is applied).
+func (h *Hub) addRecordingMember(ctx context.Context, cur *recording, user string) error {
+	err := h.store.AddRecordingMember(ctx, cur.rec.ID, user)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // it stopped: there is nothing to be a member of
+	}
+	return err
 }
 
 func (a *meetingActor) recordStop(ctx actor.Context, r *request) {
@@ -118,48 +150,61 @@ func (a *meetingActor) recordingFull(ctx actor.Context, m recordingFull) {
 // stopRecording finishes the files and stores the record, then tells the
 // joined members why it stopped; r is nil when the server stops it. If
 // storing fails the recording stays the meeting's, so that a second
-// record.stop tries again.
+// record.stop tries again (and a stop without a request only logs, so that
+// the requests waiting for it do not fail with it).
 func (a *meetingActor) stopRecording(ctx actor.Context, r *request, reason string) {
-	cur, now := a.st.rec, a.hub.now().UTC()
-	a.job(ctx, r, func(sctx context.Context) (any, error) {
-		return finishRecording(sctx, a.hub.store, a.hub.log, cur, now)
+	cur := a.st.rec
+	a.job(ctx, r, func(context.Context) (any, error) {
+		info, err := cur.finish(a.hub, reason)
+		if err != nil && r == nil {
+			a.hub.log.Error("recording: stop failed; record stop tries again", "meeting", a.id, "recording", cur.rec.ID, "err", err)
+			return nil, nil
+		}
+		return info, err
 	}, func(_ actor.Context, data any) any {
+		if data == nil {
+			return nil
+		}
 		a.st.rec = nil
 		info := data.(protocol.RecordingInfo)
 		if r != nil {
 			info.By = r.sess.user
 		}
-		info.Reason = reason
 		a.push(protocol.PushRecordStopped, info, a.withStatus(storage.StatusJoined))
 		return info
 	})
 }
 
-// finishRecording stops the recorder (its files synced) and stores what it
-// made. A file the recorder could not finish is kept as it is, and logged.
-func finishRecording(ctx context.Context, store storage.Store, log *slog.Logger, cur *recording, now time.Time) (protocol.RecordingInfo, error) {
-	tracks, err := cur.r.Stop()
-	select {
-	case <-cur.watched:
-	default:
-		close(cur.watched)
+// finish stops the recorder (its files synced and hashed) and stores what
+// it made, once: a second call returns what the first stored, and a call
+// after a failed one tries the store again (Recorder.Stop returns the same
+// files every time). The store's deadline starts after the files are done,
+// which takes time in proportion to their size. A file the recorder could
+// not finish is kept as it is, and logged.
+func (cur *recording) finish(h *Hub, reason string) (protocol.RecordingInfo, error) {
+	cur.mu.Lock()
+	defer cur.mu.Unlock()
+	if cur.finished != nil {
+		return *cur.finished, nil
 	}
+	now := h.now().UTC().Truncate(time.Microsecond)
+	tracks, err := cur.r.Stop()
+	cur.unwatch.Do(func() { close(cur.watched) })
 	if err != nil {
-		if tracks == nil {
-			return protocol.RecordingInfo{}, fmt.Errorf("stop recorder: %w", err)
-		}
-		log.Error("recording: a file could not be finished; kept as it is", "recording", cur.rec.ID, "err", err)
+		h.log.Error("recording: a file could not be finished; kept as it is", "recording", cur.rec.ID, "err", err)
 	}
 	rec := cur.rec
-	rec.Stopped, rec.Tracks, rec.Size = now.UTC().Truncate(time.Microsecond), storageTracks(tracks), 0
-	for _, t := range rec.Tracks {
-		rec.Size += t.Size
+	rec.Stopped, rec.Tracks = now, storageTracks(tracks)
+	rec.Size = totalSize(rec.Tracks)
+	sctx, cancel := h.storeCtx()
+	defer cancel()
+	if err := h.store.StopRecording(sctx, rec.ID, rec.Stopped, rec.Tracks, rec.Size); err != nil {
+		return protocol.RecordingInfo{}, fmt.Errorf("store recording %d: %w", rec.ID, err)
 	}
-	if serr := store.StopRecording(ctx, rec.ID, rec.Stopped, rec.Tracks, rec.Size); serr != nil {
-		return protocol.RecordingInfo{}, fmt.Errorf("store recording %d: %w", rec.ID, serr)
-	}
-	cur.stored = true
-	return files.RecordingInfo(rec), nil
+	info := files.RecordingInfo(rec)
+	info.Reason = reason
+	cur.finished = &info
+	return info, nil
 }
 
 func storageTracks(ts []record.Track) []storage.RecordingTrack {
@@ -171,6 +216,14 @@ func storageTracks(ts []record.Track) []storage.RecordingTrack {
 	return out
 }
 
+func totalSize(ts []storage.RecordingTrack) int64 {
+	var n int64
+	for _, t := range ts {
+		n += t.Size
+	}
+	return n
+}
+
 // finishRecordings completes the records of the recordings a crash
 // interrupted, from the files they left; it runs at start, before any
 // meeting actor records again.
@@ -180,25 +233,46 @@ func (h *Hub) finishRecordings(ctx context.Context) error {
 		return fmt.Errorf("interrupted recordings: %w", err)
 	}
 	for _, rec := range rs {
-		dir := h.files.RecordingDir(rec.ID)
-		// It stopped when the crash did: its files' last write, read
-		// before Describe repairs them.
-		stopped := lastWrite(dir, rec.Started)
-		tracks, err := record.Describe(dir)
-		if err != nil {
-			h.log.Error("interrupted recording: read its files", "recording", rec.ID, "err", err)
+		if err := h.finishInterrupted(ctx, rec); err != nil {
+			return err
 		}
-		st := storageTracks(tracks)
-		var size int64
-		for _, t := range st {
-			size += t.Size
-		}
-		if err := h.store.StopRecording(ctx, rec.ID, stopped.UTC().Truncate(time.Microsecond), st, size); err != nil {
-			return fmt.Errorf("finish recording %d: %w", rec.ID, err)
-		}
-		h.log.Warn("recording interrupted by a restart, kept up to there", "recording", rec.ID, "meeting", rec.Meeting,
-			"files", len(st), "bytes", size)
 	}
+	return nil
+}
+
+// finishStale finishes the running recording the store has for meeting,
+// whose recorder is gone.
+func (h *Hub) finishStale(ctx context.Context, meeting int64) error {
+	rs, err := h.store.RunningRecordings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range rs {
+		if rec.Meeting == meeting {
+			return h.finishInterrupted(ctx, rec)
+		}
+	}
+	return nil
+}
+
+// finishInterrupted stores the files a recording without a recorder left,
+// made well-formed by record.Describe.
+func (h *Hub) finishInterrupted(ctx context.Context, rec storage.Recording) error {
+	dir := h.files.RecordingDir(rec.ID)
+	// It stopped when its recorder did: its files' last write, read
+	// before Describe repairs them.
+	stopped := lastWrite(dir, rec.Started)
+	tracks, err := record.Describe(dir)
+	if err != nil {
+		h.log.Error("interrupted recording: read its files", "recording", rec.ID, "err", err)
+	}
+	st := storageTracks(tracks)
+	size := totalSize(st)
+	if err := h.store.StopRecording(ctx, rec.ID, stopped.UTC().Truncate(time.Microsecond), st, size); err != nil {
+		return fmt.Errorf("finish recording %d: %w", rec.ID, err)
+	}
+	h.log.Warn("recording interrupted, kept up to there", "recording", rec.ID, "meeting", rec.Meeting,
+		"files", len(st), "bytes", size)
 	return nil
 }
 
@@ -216,20 +290,18 @@ func lastWrite(dir string, since time.Time) time.Time {
 
 // stopRecordingNow finishes a recording while the actor stops (server
 // shutdown): the one place it waits for files and the store in Receive,
-// because nothing comes after.
+// because nothing comes after. A stop job still running gets the same
+// outcome (finish runs once).
 func (a *meetingActor) stopRecordingNow() {
 	cur := a.liveRecording()
 	if cur == nil {
 		return
 	}
-	sctx, cancel := a.hub.storeCtx()
-	defer cancel()
-	info, err := finishRecording(sctx, a.hub.store, a.hub.log, cur, a.hub.now().UTC())
+	info, err := cur.finish(a.hub, protocol.RecordStoppedShutdown)
 	if err != nil {
 		a.hub.log.Error("stop recording at shutdown", "meeting", a.id, "recording", cur.rec.ID, "err", err)
 		return
 	}
 	a.st.rec = nil
-	info.Reason = protocol.RecordStoppedShutdown
 	a.push(protocol.PushRecordStopped, info, a.withStatus(storage.StatusJoined))
 }

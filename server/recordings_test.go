@@ -14,6 +14,8 @@ import (
 
 	"huddle/internal/testutil"
 	"huddle/protocol"
+	"huddle/server"
+	"huddle/storage"
 )
 
 // sendAudio sends n Opus packets of ssrc from p and waits until sub, a
@@ -234,5 +236,25 @@ func TestRecordingLimit(t *testing.T) {
 		t.Fatalf("recordings after the restart: %+v, %v", rs, err)
 	}
 	// and the meeting can be recorded again.
-	recordingOf(t, alice, protocol.TypeRecordStart, m.Meeting)
+	third := recordingOf(t, alice, protocol.TypeRecordStart, m.Meeting)
+	if got := recordingOf(t, alice, protocol.TypeRecordStop, m.Meeting); got.Recording != third.Recording {
+		t.Fatalf("record stop stopped %d, want %d", got.Recording, third.Recording)
+	}
+
+	// A running record without a recorder (a start whose undo failed) does
+	// not block the meeting: the next start finishes it first.
+	store, err := server.OpenStore(ctx, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := store.CreateRecording(ctx, storage.Recording{Meeting: m.Meeting, Started: time.Now(), Members: []string{"alice"}})
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fourth := recordingOf(t, alice, protocol.TypeRecordStart, m.Meeting)
+	rs, err = alice.Recordings(ctx, protocol.RecordingList{})
+	if err != nil || len(rs) != 5 || rs[0].Recording != fourth.Recording || rs[1].Recording != stale.ID || rs[1].State != protocol.RecordingStopped {
+		t.Fatalf("recordings after a stale one: %+v, %v", rs, err)
+	}
 }
