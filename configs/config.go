@@ -456,6 +456,9 @@ func (c *Config) Validate() error {
 	}
 	if ip, err := netip.ParseAddr(c.MediaIP); err != nil || !ip.Is4() {
 		bad("media_ip", "%q is not an IPv4 address", c.MediaIP)
+	} else if ip.IsUnspecified() || ip.IsMulticast() {
+		// Members are told to send there, and the relay sends from it.
+		bad("media_ip", "%s is not an address members can send RTP to: give the relay's unicast IPv4 address", c.MediaIP)
 	}
 	if c.MulticastIF == "" {
 		bad("multicast_if", "must name an interface")

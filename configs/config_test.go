@@ -66,6 +66,7 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"store", func(c *Config) { c.Store = "postgres:x" }},
 		{"store", func(c *Config) { c.Store = "mysql:" }},
 		{"media_ip", func(c *Config) { c.MediaIP = "::1" }},
+		{"media_ip", func(c *Config) { c.MediaIP = "0.0.0.0" }},
 		{"log.level", func(c *Config) { c.Log.Level = "loud" }},
 		{"net.max_frame", func(c *Config) { c.Net.MaxFrame = 10 }},
 		{"net.heartbeat", func(c *Config) { c.Net.Heartbeat = c.Net.IdleTimeout }},
