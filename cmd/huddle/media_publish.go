@@ -82,11 +82,7 @@ func cmdMeetingPublish(ctx context.Context, a *app, cl *cmdLine) error {
 		return err
 	}
 	var pubs []*publication
-	defer func() {
-		for _, p := range pubs {
-			p.close()
-		}
-	}()
+	defer func() { closePublications(pubs) }()
 	for _, f := range []struct {
 		track, path string
 		kind        mediaKind
@@ -193,6 +189,12 @@ func (a *app) unregister(c *client.Client, meeting int64, pubs []*publication) {
 			}
 			p.registered = false
 		}
+	}
+}
+
+func closePublications(pubs []*publication) {
+	for _, p := range pubs {
+		p.close()
 	}
 }
 

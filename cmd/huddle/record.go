@@ -196,11 +196,7 @@ func cmdRecordingPlay(ctx context.Context, a *app, cl *cmdLine) error {
 			return err
 		}
 		var pubs []*publication
-		defer func() {
-			for _, p := range pubs {
-				p.close()
-			}
-		}()
+		defer func() { closePublications(pubs) }()
 		for i, t := range g.Tracks {
 			kind, ok := playKind(t.Track)
 			if !ok {
