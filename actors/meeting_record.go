@@ -69,7 +69,7 @@ func (a *meetingActor) recordStart(ctx actor.Context, r *request) {
 	started, relay := a.hub.now().UTC().Truncate(time.Microsecond), a.st.relay
 	members := slices.Sorted(a.withStatus(storage.StatusJoined))
 	cfg := record.Config{IP: a.hub.relay.Addr().Addr(), MaxBytes: a.hub.meet.RecordMaxBytes,
-		Logger: a.hub.log.With("part", "recorder", "meeting", a.id)}
+		MaxFiles: a.hub.meet.RecordMaxFiles, Logger: a.hub.log.With("part", "recorder", "meeting", a.id)}
 	a.job(ctx, r, func(sctx context.Context) (any, error) {
 		want := storage.Recording{Meeting: a.id, Started: started, Members: members}
 		rec, err := a.hub.store.CreateRecording(sctx, want)

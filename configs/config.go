@@ -118,6 +118,7 @@ type Meetings struct {
 	RingTimeout    time.Duration `yaml:"ring_timeout"`      // an unanswered call ends after this long
 	Idle           time.Duration `yaml:"idle"`              // an idle meeting actor stops after this long (the meeting stays live)
 	RecordMaxBytes int64         `yaml:"record_max_bytes"`  // bytes of one recording's files at most; at the limit it stops
+	RecordMaxFiles int           `yaml:"record_max_files"`  // files of one recording at most (one per source, one per text track)
 }
 
 // Media configures the RTP relay.
@@ -220,6 +221,7 @@ func DefaultConfig() Config {
 			MaxLivePerHost: 20,
 			RingTimeout:    30 * time.Second,
 			RecordMaxBytes: 1 << 30,
+			RecordMaxFiles: 64,
 		},
 		Media: Media{
 			Port:             7702,
@@ -546,6 +548,7 @@ func (c *Config) Validate() error {
 	positive("meetings.max_live_per_host", int64(mt.MaxLivePerHost))
 	positive("meetings.ring_timeout", int64(mt.RingTimeout))
 	positive("meetings.record_max_bytes", mt.RecordMaxBytes)
+	positive("meetings.record_max_files", int64(mt.RecordMaxFiles))
 	md := c.Media
 	if md.Port < 0 || md.Port > 65534 {
 		bad("media.port", "%d is outside 0..65534 (RTCP uses port+1)", md.Port)
