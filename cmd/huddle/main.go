@@ -160,7 +160,7 @@ func (a *app) printUsage(w io.Writer, prefix string) {
 			continue
 		}
 		line := strings.TrimSpace(c.name + " " + c.usage)
-		if len(line) > usageColumn {
+		if len(line) >= usageColumn {
 			// Too long for the column: the summary goes below, aligned.
 			fmt.Fprintf(w, "  %s\n  %-*s %s\n", line, usageColumn, "", c.summary)
 			continue
