@@ -226,11 +226,23 @@ func TestRecordingLimit(t *testing.T) {
 
 	// A recording in progress when the server stops is finished, not lost.
 	again := recordingOf(t, alice, protocol.TypeRecordStart, m.Meeting)
+	sendAudio(t, bobOut, aliceIn, relay, 9, 200, 3)
 	testutil.StopServer(t, e.srv)
-	e.srv = testutil.StartServer(t, e.cfg)
-	alice, _ = e.login("alice")
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
+	// Stopped by the shutdown itself, its file listed (not left for the
+	// next start to find).
+	store, err := server.OpenStore(ctx, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetRecording(ctx, again.Recording)
+	store.Close()
+	if err != nil || got.Stopped.IsZero() || len(got.Tracks) != 1 || got.Tracks[0].Packets != 3 {
+		t.Fatalf("recording %d after the shutdown: %+v, %v", again.Recording, got, err)
+	}
+	e.srv = testutil.StartServer(t, e.cfg)
+	alice, _ = e.login("alice")
 	rs, err := alice.Recordings(ctx, protocol.RecordingList{})
 	if err != nil || len(rs) != 2 || rs[0].Recording != again.Recording || rs[0].State != protocol.RecordingStopped {
 		t.Fatalf("recordings after the restart: %+v, %v", rs, err)
@@ -243,7 +255,7 @@ func TestRecordingLimit(t *testing.T) {
 
 	// A running record without a recorder (a start whose undo failed) does
 	// not block the meeting: the next start finishes it first.
-	store, err := server.OpenStore(ctx, e.cfg)
+	store, err = server.OpenStore(ctx, e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
