@@ -224,7 +224,14 @@ func (d *Directory) stopAll() {
 	}
 	clear(d.actors)
 	d.mu.Unlock()
-	for _, pid := range pids {
-		_ = d.hub.system.Root.StopFuture(pid).Wait()
+	// All at once, then wait: an actor's stop may take a while (a meeting
+	// finishing its recording's files), and one after another the waits
+	// would add up.
+	futures := make([]*actor.Future, len(pids))
+	for i, pid := range pids {
+		futures[i] = d.hub.system.Root.StopFuture(pid)
+	}
+	for _, f := range futures {
+		_ = f.Wait()
 	}
 }
