@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -129,12 +128,25 @@ func cmdRecordingGet(ctx context.Context, a *app, cl *cmdLine) error {
 		if err != nil {
 			return err
 		}
-		return a.print(struct {
+		out := struct {
 			Dir   string   `json:"dir"`
 			Paths []string `json:"paths"`
 			protocol.RecordingInfo
-		}{dir, paths, g.RecordingInfo}, "saved recording %d of meeting %d to %s: %s",
-			g.Recording, g.Meeting, dir, strings.Join(baseNames(paths), ", "))
+		}{dir, paths, g.RecordingInfo}
+		if a.json || len(g.Tracks) == 0 {
+			return a.print(out, "saved recording %d of meeting %d to %s: no files", g.Recording, g.Meeting, dir)
+		}
+		fmt.Fprintf(a.stdout, "saved recording %d of meeting %d to %s:\n", g.Recording, g.Meeting, dir)
+		// Each media file starts at its offset from the recording's start,
+		// where the .vtt cues are timed from: what a player needs to line
+		// them up.
+		return printList(a, g.Tracks, "", func(t protocol.RecordingTrack) []string {
+			from := t.From
+			if from == "" {
+				from = "-"
+			}
+			return []string{"  " + t.File, t.Track, from, "starts at " + (time.Duration(t.OffsetMS) * time.Millisecond).String(), size(t.Size)}
+		})
 	})
 }
 
@@ -155,17 +167,6 @@ func (a *app) saveRecording(ctx context.Context, c *client.Client, g protocol.Re
 		p.finish()
 	}
 	return paths, err
-}
-
-func baseNames(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = filepath.Base(p)
-	}
-	if len(out) == 0 {
-		out = append(out, "no files")
-	}
-	return out
 }
 
 func cmdRecordingPlay(ctx context.Context, a *app, cl *cmdLine) error {
