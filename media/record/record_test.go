@@ -153,7 +153,7 @@ func TestRecordMeeting(t *testing.T) {
 	}
 
 	text := readVTT(t, filepath.Join(dir, "text.vtt"))
-	wantText := []string{"alice: hello", "bob: &lt;b&gt;hi&lt;/b&gt; &amp; --&gt; bye\nsecond line", "<v alice>typed by alice"}
+	wantText := []string{"alice: hello", "bob: &lt;b&gt;hi&lt;/b&gt; &amp; --&gt; bye\nsecond line", "<v alice >typed by alice"}
 	if !slices.Equal(cueTexts(text), wantText) {
 		t.Fatalf("text.vtt cues %q, want %q", cueTexts(text), wantText)
 	}
@@ -391,7 +391,7 @@ func TestCueText(t *testing.T) {
 		{"a\u2028b\r\n\r\nc", "", "a\nb\nc"},
 		{"x\ry\x1b[2J\xff", "", "x\uFFFDy\uFFFD[2J\uFFFD"},
 		{"1 < 2 && 3 > 2 -->", "", "1 &lt; 2 &amp;&amp; 3 &gt; 2 --&gt;"},
-		{"hi", "carol", "<v carol>hi"},
+		{"hi", "carol", "<v carol >hi"},
 	} {
 		if got := cueText(tt.payload, tt.voice); got != tt.want {
 			t.Errorf("cueText(%q, %q) = %q, want %q", tt.payload, tt.voice, got, tt.want)
