@@ -142,7 +142,7 @@ func cueText(payload, voice string) string {
 	}
 	text := strings.Join(lines, "\n")
 	if voice != "" {
-		// A name may end in "-" (user names are [a-z0-9_.-]): a space
+		// A name may end in "--" (user names are [a-z0-9_.-]): a space
 		// before the tag's ">" (stripped from the annotation) keeps
 		// "-->" out of the cue.
 		text = "<v " + cueEscape.Replace(voice) + " >" + text
