@@ -114,6 +114,18 @@ func (c *Client) Call(ctx context.Context, typ string, req, resp any) error {
 	return c.conn().call(ctx, c.nextID.Add(1), typ, req, resp)
 }
 
+// CallAsync sends a request of type typ with data req and returns without
+// waiting for the response: when the request cannot be sent, with the
+// error, and done is not called; else with nil, and done gets what Call
+// would have returned with a nil resp: nil on success, the
+// *protocol.Error of a failed response, or an error wrapping
+// ErrConnectionLost. done runs on one of the connection's goroutines, so
+// it must not block; it may call CallAsync. CallAsync never waits for room
+// in the write queue: the caller bounds its requests in flight.
+func (c *Client) CallAsync(typ string, req any, done func(error)) error {
+	return c.conn().callAsync(c.nextID.Add(1), typ, req, done)
+}
+
 // Pushes returns the channel of server pushes. It stays the same across
 // Reconnect and is never closed; select on Done to notice a lost connection.
 func (c *Client) Pushes() <-chan protocol.Push { return c.pushes }

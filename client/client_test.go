@@ -114,6 +114,52 @@ func TestPipelining(t *testing.T) {
 	}
 }
 
+// CallAsync answers every request through its callback: successes, error
+// responses, and the loss of the connection; a request it cannot send is
+// refused at once, without the callback.
+func TestCallAsync(t *testing.T) {
+	s := clifake.Start(t, func(s *clifake.Server) { s.Hello.MaxFrame = 256 })
+	c := dial(t, s)
+	fc := s.NextConn()
+	results := make(chan error, 3)
+	done := func(err error) { results <- err }
+	for _, typ := range []string{"echo", "group.delete", "hang"} {
+		if err := c.CallAsync(typ, clifake.Echo{N: 1}, done); err != nil {
+			t.Fatalf("CallAsync(%s): %v", typ, err)
+		}
+	}
+	for range 2 {
+		select {
+		case err := <-results:
+			if err != nil && protocol.CodeOf(err) != protocol.CodeForbidden {
+				t.Fatalf("callback err = %v, want nil (echo) or forbidden (group.delete)", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no callback within 5s")
+		}
+	}
+	if err := c.CallAsync("echo", clifake.Echo{Pad: strings.Repeat("x", 300)}, done); protocol.CodeOf(err) != protocol.CodeTooLarge {
+		t.Fatalf("oversized CallAsync = %v, want too_large", err)
+	}
+	s.WaitInFlight(1) // the hang
+	fc.Close()
+	select {
+	case err := <-results:
+		if !errors.Is(err, ErrConnectionLost) {
+			t.Fatalf("hang's callback err = %v, want ErrConnectionLost", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lost connection did not answer the waiting callback")
+	}
+	waitClosed(t, c.Done(), "Done")
+	if err := c.CallAsync("echo", nil, done); !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("CallAsync after loss = %v, want ErrConnectionLost", err)
+	}
+	if len(results) != 0 {
+		t.Fatalf("%d more callbacks than requests answered", len(results))
+	}
+}
+
 func TestErrorResponse(t *testing.T) {
 	s := clifake.Start(t)
 	c := dial(t, s)

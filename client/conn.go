@@ -19,6 +19,26 @@ type result struct {
 	err error
 }
 
+// waiter is who waits for a response: a Call on its one-slot channel, or
+// a CallAsync's callback, which the reader runs itself.
+type waiter struct {
+	ch chan<- result
+	fn func(error)
+}
+
+// answer hands r to w without blocking.
+func (w waiter) answer(r result) {
+	if w.fn == nil {
+		w.ch <- r
+		return
+	}
+	if r.err != nil {
+		w.fn(r.err)
+		return
+	}
+	w.fn(decodeResult(r.msg, nil))
+}
+
 // conn is one TCP connection and everything whose life ends with it: the
 // requests waiting for a response, the reader and the heartbeat. A Client
 // replaces its conn on Reconnect; a conn is never reused.
@@ -37,9 +57,9 @@ type conn struct {
 	kick chan struct{} // one slot: the queue has frames
 
 	mu      sync.Mutex
-	pending map[uint64]chan<- result // nil once the connection is lost
-	err     error                    // why the connection was lost
-	notice  *protocol.Error          // an id-less error frame: the server's last word
+	pending map[uint64]waiter // nil once the connection is lost
+	err     error             // why the connection was lost
+	notice  *protocol.Error   // an id-less error frame: the server's last word
 
 	done chan struct{} // closed when the connection is lost
 	wg   sync.WaitGroup
@@ -51,7 +71,7 @@ func newConn(nc net.Conn) *conn {
 		maxFrame: protocol.DefaultMaxFrame,
 		room:     make(chan struct{}),
 		kick:     make(chan struct{}, 1),
-		pending:  make(map[uint64]chan<- result),
+		pending:  make(map[uint64]waiter),
 		done:     make(chan struct{}),
 	}
 }
@@ -160,11 +180,11 @@ func (cn *conn) readLoop(br *protocol.FrameReader, deliver func(protocol.Push)) 
 			cn.mu.Unlock()
 		default:
 			cn.mu.Lock()
-			ch := cn.pending[m.ID]
+			w, ok := cn.pending[m.ID]
 			delete(cn.pending, m.ID)
 			cn.mu.Unlock()
-			if ch != nil { // nil: the caller gave up
-				ch <- result{msg: m}
+			if ok { // not there: the caller gave up
+				w.answer(result{msg: m})
 			}
 		}
 	}
@@ -203,15 +223,9 @@ func (cn *conn) call(ctx context.Context, id uint64, typ string, req, resp any) 
 		return protocol.Errorf(protocol.CodeTooLarge, "%s request of %d bytes exceeds the server's max_frame of %d", typ, n, cn.maxFrame)
 	}
 	ch := make(chan result, 1)
-	cn.mu.Lock()
-	if cn.pending == nil {
-		err := cn.err
-		cn.mu.Unlock()
+	if err := cn.await(id, waiter{ch: ch}); err != nil {
 		return err
 	}
-	cn.pending[id] = ch
-	cn.mu.Unlock()
-
 	if err := cn.write(ctx, frame); err != nil {
 		cn.forget(id)
 		return err
@@ -226,6 +240,41 @@ func (cn *conn) call(ctx context.Context, id uint64, typ string, req, resp any) 
 		cn.forget(id)
 		return ctx.Err()
 	}
+}
+
+// callAsync sends one request without waiting for room in the write queue
+// or for the response, which goes to done (see Client.CallAsync).
+func (cn *conn) callAsync(id uint64, typ string, req any, done func(error)) error {
+	frame, err := protocol.EncodeRequest(id, typ, req)
+	if err != nil {
+		return err
+	}
+	if n := len(frame) - protocol.HeaderSize; n > cn.maxFrame {
+		return protocol.Errorf(protocol.CodeTooLarge, "%s request of %d bytes exceeds the server's max_frame of %d", typ, n, cn.maxFrame)
+	}
+	if err := cn.await(id, waiter{fn: done}); err != nil {
+		return err
+	}
+	cn.wmu.Lock()
+	cn.out = append(cn.out, frame)
+	cn.wmu.Unlock()
+	select {
+	case cn.kick <- struct{}{}:
+	default: // the writer is already due to look
+	}
+	return nil
+}
+
+// await registers w for the response to id; the error when the connection
+// is already lost.
+func (cn *conn) await(id uint64, w waiter) error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.pending == nil {
+		return cn.err
+	}
+	cn.pending[id] = w
+	return nil
 }
 
 func (cn *conn) forget(id uint64) {
@@ -329,8 +378,8 @@ func (cn *conn) fail(cause error) {
 	cn.mu.Unlock()
 
 	_ = cn.nc.Close()
-	for _, ch := range pending {
-		ch <- result{err: err}
+	for _, w := range pending {
+		w.answer(result{err: err})
 	}
 }
 

@@ -57,8 +57,8 @@ func chatFlags(fs *flag.FlagSet) runFunc {
 		run := randomHex(4)
 		start := time.Now()
 		sending := l.drive(ctx, senders, &t.acks, func(i, j int) op {
-			return t.sender(client.UserChat(accts[clients+i].name), *size, fmt.Sprintf("%s-%d-%d-", run, i, j), nil)
-		})
+			return t.sender(client.UserChat(accts[clients+i].name), *size, fmt.Sprintf("%s-%d-%d-", run, i, j))
+		}, nil)
 		last := t.settle(ctx, t.acks.count())
 		tallied()
 

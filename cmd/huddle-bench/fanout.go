@@ -66,19 +66,15 @@ func fanoutFlags(fs *flag.FlagSet) runFunc {
 		progressf(progress, "sending %d-byte messages to %d members from %d connections, %d in flight each, for %v",
 			*size, members, *senders, l.pipeline, l.duration)
 		m, lag := int64(members), int64(*maxLag)
-		var gate func(context.Context)
+		var gate func() bool
 		if lag > 0 {
-			gate = func(ctx context.Context) {
-				for t.sent.Load()*m-t.delivered() > lag*m && ctx.Err() == nil {
-					time.Sleep(100 * time.Microsecond)
-				}
-			}
+			gate = func() bool { return t.sent.Load()*m-t.delivered() <= lag*m }
 		}
 		run := randomHex(4)
 		start := time.Now()
 		sending := l.drive(ctx, sconns, &t.acks, func(i, j int) op {
-			return t.sender(client.GroupChat(group), *size, fmt.Sprintf("%s-%d-%d-", run, i, j), gate)
-		})
+			return t.sender(client.GroupChat(group), *size, fmt.Sprintf("%s-%d-%d-", run, i, j))
+		}, gate)
 		last := t.settle(ctx, t.acks.count()*m)
 		tallied()
 

@@ -87,28 +87,31 @@ func mixedFlags(fs *flag.FlagSet) runFunc {
 		answered := make([]atomic.Int64, len(mixKinds))
 		run := randomHex(4)
 		start := time.Now()
+		var counted [len(mixKinds)]func()
+		for k := range counted {
+			counted[k] = func() { answered[k].Add(1) }
+		}
 		sending := l.drive(ctx, conns, &rec, func(i, j int) op {
 			peer := client.UserChat(accts[(i+1)%clients].name)
 			prefix := fmt.Sprintf("%s-%d-%d-", run, i, j)
 			ops := [len(mixKinds)]op{
-				mixSend:  t.sender(peer, *size, prefix+"p", nil),
-				mixGroup: t.sender(client.GroupChat(group), *size, prefix+"g", nil),
-				mixHistory: func(ctx context.Context, c *client.Client) error {
-					return c.Call(ctx, protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: peer, Limit: mixHistoryLimit}, nil)
+				mixSend:  t.sender(peer, *size, prefix+"p"),
+				mixGroup: t.sender(client.GroupChat(group), *size, prefix+"g"),
+				mixHistory: func() (string, any, func()) {
+					return protocol.TypeMsgHistory, protocol.MsgHistory{Conversation: peer, Limit: mixHistoryLimit}, nil
 				},
-				mixTyping: func(ctx context.Context, c *client.Client) error { return c.Typing(ctx, peer) },
-				mixGet:    userGet,
+				mixTyping: func() (string, any, func()) {
+					return protocol.TypeMsgTyping, protocol.MsgTyping{Conversation: peer}, nil
+				},
+				mixGet: userGet,
 			}
 			rng := rand.New(rand.NewPCG(uint64(i), uint64(j)))
-			return func(ctx context.Context, c *client.Client) error {
+			return func() (string, any, func()) {
 				k := weights.pick(rng)
-				if err := ops[k](ctx, c); err != nil {
-					return err
-				}
-				answered[k].Add(1)
-				return nil
+				typ, data, _ := ops[k]()
+				return typ, data, counted[k]
 			}
-		})
+		}, nil)
 		// A private message reaches its one peer, a group message the
 		// group's other members.
 		private, grouped := answered[mixSend].Load(), answered[mixGroup].Load()

@@ -42,22 +42,25 @@ func requestFlags(fs *flag.FlagSet) runFunc {
 		// The first user.get of a user loads its profile from the store;
 		// measure the cached path only.
 		for _, c := range clients {
-			if err := userGet(ctx, c); err != nil {
+			if err := c.Call(ctx, protocol.TypeUserGet, protocol.UserGet{}, nil); err != nil {
 				return result{}, fmt.Errorf("warm-up user.get: %w", err)
 			}
 		}
 
 		progressf(progress, "sending user.get on %d connections for %v", conns, l.duration)
 		var rec recorder
-		elapsed := l.drive(ctx, clients, &rec, func(int, int) op { return userGet })
+		elapsed := l.drive(ctx, clients, &rec, func(int, int) op { return userGet }, nil)
 		res := result{Scenario: "request", Conns: conns, Users: users, Pipeline: l.pipeline, Unit: "requests/s"}
 		rec.fill(&res, elapsed)
 		return res, nil
 	}
 }
 
-// op is one request of a closed loop.
-type op func(context.Context, *client.Client) error
+// op makes a closed loop's next request: its type and data, and what to
+// run once it is answered without error (nil: nothing). Replies are left
+// undecoded: the bench shares the CPUs with the server and should spend as
+// little as it can.
+type op func() (typ string, data any, answered func())
 
 // load is how long and how hard the closed-loop scenarios drive their
 // connections.
@@ -81,50 +84,114 @@ func (l *load) check() error {
 }
 
 // drive runs l.pipeline closed loops on each of clients for l.duration, the
-// loop j of clients[i] calling newOp(i, j), and returns how long they ran.
-func (l *load) drive(ctx context.Context, clients []*client.Client, rec *recorder, newOp func(i, j int) op) time.Duration {
+// loop j of clients[i] sending what newOp(i, j) makes, and returns how long
+// they ran. Each loop's latencies or errors go to rec. gate, when not nil,
+// is asked before each send and holds it back while it says false.
+//
+// A loop is not a goroutine: its next request is sent from the callback of
+// the last one's reply (client.CallAsync), on the connection's reader. With
+// a goroutine per loop, 3,200 of them at 100 × 32, waking each for its
+// reply cost the bench more CPU than the server spent on the message.
+func (l *load) drive(ctx context.Context, clients []*client.Client, rec *recorder, newOp func(i, j int) op, gate func() bool) time.Duration {
 	start := time.Now()
-	deadline := start.Add(l.duration)
-	var wg sync.WaitGroup
+	d := &driver{ctx: ctx, deadline: start.Add(l.duration), gate: gate}
+	loops := make([]*loop, 0, len(clients)*l.pipeline)
 	for i, c := range clients {
 		for j := range l.pipeline {
-			o := newOp(i, j)
-			wg.Go(func() { closedLoop(ctx, c, deadline, rec, o) })
+			loops = append(loops, &loop{d: d, c: c, next: newOp(i, j), lat: make([]time.Duration, 0, 1024)})
 		}
 	}
-	wg.Wait()
-	return time.Since(start)
+	d.running.Add(len(loops))
+	for _, lp := range loops {
+		lp.send()
+	}
+	d.running.Wait()
+	elapsed := time.Since(start)
+	for _, lp := range loops {
+		rec.merge(lp.lat)
+		rec.failed(lp.errors, lp.firstErr)
+	}
+	return elapsed
 }
 
-// closedLoop calls op on c until deadline, the next call once the last one
-// is answered, and records each call's latency or error in rec.
-func closedLoop(ctx context.Context, c *client.Client, deadline time.Time, rec *recorder, call op) {
-	lat := make([]time.Duration, 0, 4096)
-	defer func() { rec.merge(lat) }()
-	for ctx.Err() == nil {
-		start := time.Now()
-		if start.After(deadline) {
+// driver is what a run's loops share.
+type driver struct {
+	ctx      context.Context
+	deadline time.Time
+	gate     func() bool
+	running  sync.WaitGroup // the loops not finished
+}
+
+// loop is one closed loop. Its fields change only in send and done, and
+// each call of those happens after the one before (a reply comes after its
+// request), so they need no lock; drive reads them after the last.
+type loop struct {
+	d        *driver
+	c        *client.Client
+	next     op
+	sent     time.Time
+	answered func()
+	lat      []time.Duration
+	errors   int64
+	firstErr error
+}
+
+// send sends the loop's next request, or ends the loop when the run is
+// over or the request cannot be sent.
+func (lp *loop) send() {
+	d := lp.d
+	if d.gate != nil && !d.gate() {
+		// Wait off the reader: it has the other loops' replies to read.
+		go func() {
+			for !d.gate() && d.ctx.Err() == nil {
+				time.Sleep(100 * time.Microsecond)
+			}
+			lp.send()
+		}()
+		return
+	}
+	lp.sent = time.Now()
+	if lp.sent.After(d.deadline) || d.ctx.Err() != nil {
+		d.running.Done()
+		return
+	}
+	typ, data, answered := lp.next()
+	lp.answered = answered
+	if err := lp.c.CallAsync(typ, data, lp.done); err != nil {
+		lp.fail(err)
+		d.running.Done() // a lost connection, or a request that can never be sent
+	}
+}
+
+// done takes a reply and sends the next request.
+func (lp *loop) done(err error) {
+	switch {
+	case err == nil:
+		lp.lat = append(lp.lat, time.Since(lp.sent))
+		if lp.answered != nil {
+			lp.answered()
+		}
+	case lp.d.ctx.Err() != nil:
+		lp.d.running.Done() // interrupted: not the server's failure
+		return
+	default:
+		lp.fail(err)
+		if lp.c.Err() != nil {
+			lp.d.running.Done() // the connection is gone; every further call would fail at once
 			return
 		}
-		if err := call(ctx, c); err != nil {
-			if ctx.Err() != nil {
-				return // interrupted: not the server's failure
-			}
-			rec.add(0, err)
-			if c.Err() != nil {
-				return // the connection is gone; every further call would fail at once
-			}
-			continue
-		}
-		lat = append(lat, time.Since(start))
+	}
+	lp.send()
+}
+
+func (lp *loop) fail(err error) {
+	if lp.errors++; lp.firstErr == nil {
+		lp.firstErr = err
 	}
 }
 
-// userGet asks for the caller's profile and leaves the reply undecoded: the
-// bench shares the CPUs with the server and should spend as little as it can.
-func userGet(ctx context.Context, c *client.Client) error {
-	return c.Call(ctx, protocol.TypeUserGet, protocol.UserGet{}, nil)
-}
+// userGet asks for the caller's profile (see op).
+func userGet() (string, any, func()) { return protocol.TypeUserGet, protocol.UserGet{}, nil }
 
 // openAll opens n connections with opts, resuming accts' sessions, and
 // fails if any of them fails; the clients it did open are returned for

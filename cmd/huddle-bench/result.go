@@ -223,6 +223,18 @@ func (rc *recorder) add(d time.Duration, err error) {
 	rc.lat = append(rc.lat, d)
 }
 
+// failed records n failed operations, the first with first.
+func (rc *recorder) failed(n int64, first error) {
+	if n == 0 {
+		return
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.errors += n; rc.firstErr == nil {
+		rc.firstErr = first
+	}
+}
+
 // merge adds a goroutine's own latencies in one go, so that the hot loops
 // of the request scenario don't contend on the mutex.
 func (rc *recorder) merge(lat []time.Duration) {

@@ -64,15 +64,11 @@ func checkSize(size int) error {
 }
 
 // sender returns one closed loop's op: send a message of size bytes to to,
-// with client_msg_id idPrefix plus a counter. gate, when not nil, runs before
-// each send and may hold it back; its wait counts in the ack latency.
-func (t *traffic) sender(to protocol.Conversation, size int, idPrefix string, gate func(context.Context)) op {
+// with client_msg_id idPrefix plus a counter.
+func (t *traffic) sender(to protocol.Conversation, size int, idPrefix string) op {
 	pad := strings.Repeat("x", size-stampLen)
 	var n uint64
-	return func(ctx context.Context, c *client.Client) error {
-		if gate != nil {
-			gate(ctx)
-		}
+	return func() (string, any, func()) {
 		n++
 		t.sent.Add(1)
 		m := protocol.MsgSend{
@@ -80,8 +76,7 @@ func (t *traffic) sender(to protocol.Conversation, size int, idPrefix string, ga
 			ClientMsgID:  idPrefix + strconv.FormatUint(n, 36),
 			Text:         fmt.Sprintf("%0*d", stampLen, time.Now().UnixNano()) + pad,
 		}
-		// The reply is left undecoded, as in the request scenario.
-		return c.Call(ctx, protocol.TypeMsgSend, m, nil)
+		return protocol.TypeMsgSend, m, nil
 	}
 }
 
