@@ -172,6 +172,19 @@ func TestFlagsAfterScenario(t *testing.T) {
 	}
 }
 
+// TestMediaMemberLimit: a --fanout the server's meetings.max_members cannot
+// hold (it counts the host) fails with the limit named and what fits.
+func TestMediaMemberLimit(t *testing.T) {
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.Meetings.MaxMembers = 3
+	srv := testutil.StartServer(t, cfg)
+	code, _, stderr := bench(t, "--server", srv.Addr().String(), "media", "--fanout", "3", "--rate", "100", "--duration", "100ms")
+	if code != 1 || !strings.Contains(stderr, "too_large") ||
+		!strings.Contains(stderr, "meetings.max_members of at least 4") || !strings.Contains(stderr, "--fanout") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{},

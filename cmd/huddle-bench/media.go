@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"huddle/client"
+	"huddle/configs"
 	"huddle/internal/hist"
 	"huddle/protocol"
 )
@@ -45,7 +46,7 @@ const mediaSettle = 300 * time.Millisecond
 // the bench also reads the relay's own latency from huddled's metrics
 // endpoint before and after the run.
 func mediaFlags(fs *flag.FlagSet) runFunc {
-	l := mediaLoadFlags(fs, "meetings, each with one publisher", "subscribers per meeting, each its own user, connection and UDP socket")
+	l := mediaLoadFlags(fs, "meetings, each with one publisher", "subscribers per meeting, each its own user, connection and UDP socket (the server's meetings.max_members must hold them and the host)")
 	pid := serverPIDFlag(fs)
 	metricsURL := fs.String("metrics", "", "`URL` of huddled's metrics endpoint (huddled --metrics), e.g. http://127.0.0.1:7843: report the relay's own latency")
 	return func(ctx context.Context, g globals, progress io.Writer) (result, error) {
@@ -166,7 +167,7 @@ func setupMeeting(ctx context.Context, name string, host *client.Client, subs []
 	}
 	for batch := range slices.Chunk(names, protocol.MaxMeetingInvite) {
 		if _, err := host.MeetingInvite(ctx, m.id, batch...); err != nil {
-			return m, fmt.Errorf("invite %d users to meeting %d: %w", len(batch), m.id, err)
+			return m, fmt.Errorf("invite %d users to meeting %d: %w%s", len(batch), m.id, err, memberLimitHint(err, len(subs)))
 		}
 	}
 	jr, err := host.MeetingJoin(ctx, m.id)
@@ -200,6 +201,18 @@ func setupMeeting(ctx context.Context, name string, host *client.Client, subs []
 		return m, fmt.Errorf("register a source in meeting %d: %w", m.id, err)
 	}
 	return m, nil
+}
+
+// memberLimitHint explains an invitation refused as too_large: the server's
+// meetings.max_members counts the host and every invited user, so --fanout
+// N needs N+1 (the default limit, 1000, allows --fanout 999).
+func memberLimitHint(err error, fanout int) string {
+	if protocol.CodeOf(err) != protocol.CodeTooLarge {
+		return ""
+	}
+	return fmt.Sprintf("; a meeting here holds its host and %d subscribers (--fanout): "+
+		"start huddled with meetings.max_members of at least %d (default %d) or lower --fanout",
+		fanout, fanout+1, configs.DefaultConfig().Meetings.MaxMembers)
 }
 
 // endMeetings ends the bench's meetings, so that their multicast groups and
