@@ -131,6 +131,12 @@ func (c command) under(topic string) bool {
 	return topic == "" || c.name == topic || strings.HasPrefix(c.name, topic+" ")
 }
 
+// line is the command as its usage shows it: its name, then its arguments
+// (none for whoami, so no trailing space).
+func (c command) line() string {
+	return strings.TrimSpace(c.name + " " + c.usage)
+}
+
 // isHelpFlag reports whether arg asks for help, as package flag reads it.
 func isHelpFlag(arg string) bool {
 	return arg == "-h" || arg == "-help" || arg == "--h" || arg == "--help"
@@ -159,7 +165,7 @@ func (a *app) printUsage(w io.Writer, prefix string) {
 		if !c.under(prefix) {
 			continue
 		}
-		line := strings.TrimSpace(c.name + " " + c.usage)
+		line := c.line()
 		if len(line) >= usageColumn {
 			// Too long for the column: the summary goes below, aligned.
 			fmt.Fprintf(w, "  %s\n  %-*s %s\n", line, usageColumn, "", c.summary)
@@ -215,5 +221,5 @@ func (cl *cmdLine) parse(minArgs, maxArgs int) ([]string, error) {
 }
 
 func (cl *cmdLine) usageErrorf(format string, args ...any) error {
-	return usageErrorf("%s: %s (usage: huddle %s %s)", cl.cmd.name, fmt.Sprintf(format, args...), cl.cmd.name, cl.cmd.usage)
+	return usageErrorf("%s: %s (usage: huddle %s)", cl.cmd.name, fmt.Sprintf(format, args...), cl.cmd.line())
 }

@@ -58,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 		{"register without email", []string{"register", "alice"}, "--email is required"},
 		{"login without name", []string{"login"}, "missing argument"},
 		{"login with two names", []string{"login", "alice", "bob"}, `unexpected argument "bob"`},
-		{"whoami with argument", []string{"whoami", "alice"}, "unexpected argument"},
+		{"whoami with argument", []string{"whoami", "alice"}, `unexpected argument "alice" (usage: huddle whoami)`},
 		{"friend add without name", []string{"friend", "add"}, "missing argument"},
 		{"friend list with argument", []string{"friend", "list", "x"}, "unexpected argument"},
 		{"unknown global flag", []string{"--bogus", "whoami"}, "flag provided but not defined"},
