@@ -369,6 +369,62 @@ func FuzzDecodeIncoming(f *testing.F) {
 	})
 }
 
+// FuzzRequestFast checks that what the fast path accepts, the strict
+// decoder accepts alike, and that the fast path takes what clients send.
+func FuzzRequestFast(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"type":"msg.send","data":{"user":"bob","client_msg_id":"c1","text":"hi \u00e9"}}`,
+		`{"id":7,"type":"ping"}`, `{"id":7,"type":"ping","data":{}}`, `{"id":07,"type":"ping"}`,
+		`{"id":1,"type":"a","data":{"x":1,"x":2}}`, `{"id":1,"type":"a","data":{"x":"\xff"}}`,
+		"{\"id\":1,\"type\":\"a\",\"data\":{\"x\":\"\xff\"}}", `{"id":1,"type":"a","data":{"x":1}} `,
+		`{"id":1,"type":"a","data":{"x":1},"data":{}}`, `{"id":1,"type":"a\u0062","data":{}}`,
+		`{"id":1,"type":"a","data":{}}}`, `{"id":1,"type":"a","data":{"a":[}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		fast, ok := requestFast(payload)
+		strict, err := decodeRequestStrict(payload)
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("fast path took %q, which the strict decoder refuses: %v", payload, err)
+		}
+		if fast.ID != strict.ID || fast.Type != strict.Type || !bytes.Equal(fast.Data, strict.Data) {
+			t.Fatalf("%q: fast path %+v, strict decoder %+v", payload, fast, strict)
+		}
+	})
+}
+
+// What the client library writes takes the fast path, and its data is a
+// copy: the server's read buffer is reused once the request is decoded.
+func TestRequestFastTakesClientRequests(t *testing.T) {
+	frame, err := EncodeRequest(42, TypeMsgSend, MsgSend{Conversation: Conversation{User: "bob"}, ClientMsgID: "c-1", Text: "héllo \"there\" <b>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := frame[HeaderSize:]
+	req, ok := requestFast(payload)
+	if !ok {
+		t.Fatalf("requestFast refused %q", payload)
+	}
+	want, err := decodeRequestStrict(payload)
+	if err != nil || req.ID != 42 || req.Type != TypeMsgSend || !bytes.Equal(req.Data, want.Data) {
+		t.Fatalf("requestFast = %+v, strict decoder %+v, %v", req, want, err)
+	}
+	clear(payload)
+	var m MsgSend
+	if err := DecodeData(req.Data, &m); err != nil || m.Text != "héllo \"there\" <b>" {
+		t.Fatalf("data after the payload was overwritten: %+v, %v", m, err)
+	}
+	for _, p := range []string{`{"id":1,"type":"ping"}`, `{"id":1,"type":"ping","data":{}}`} {
+		if req, ok := requestFast([]byte(p)); !ok || req.ID != 1 || req.Type != TypePing {
+			t.Errorf("requestFast(%s) = %+v, %v", p, req, ok)
+		}
+	}
+}
+
 // FuzzValueEnd checks valueEnd against the byte-at-a-time scan it replaced.
 func FuzzValueEnd(f *testing.F) {
 	for _, s := range []string{`{"a":"x\"}"}`, `"\\"`, `"a\`, `[{"]":[1]}]x`, `{"t":"\\\"\\"}`, `"`, `{}}`, `x`,
