@@ -33,6 +33,12 @@ type meetingState struct {
 	busy     bool  // a load or change is being stored
 	received uint64
 	ring     *time.Timer // a ringing call's timeout
+	// The member list's pushes: when the last went out, whether the next is
+	// due (a flushMembers is on its way), and who must get it besides the
+	// present members.
+	membersPushed time.Time
+	membersDue    bool
+	membersExtra  []string
 	rec      *recording  // the recording in progress, if any
 }
 
@@ -67,6 +73,9 @@ type wakeMeeting struct{}
 // ringCall makes a new call's actor ring the callee.
 type ringCall struct{}
 
+// flushMembers sends the member list a change left waiting (pushMembers).
+type flushMembers struct{}
+
 // ringTimeout ends a call nobody answered.
 type ringTimeout struct{ created time.Time }
 
@@ -94,6 +103,10 @@ func (a *meetingActor) Receive(ctx actor.Context) {
 		a.retireIfEnded(ctx)
 	case *jobDone:
 		a.jobDone(ctx, m)
+	case flushMembers:
+		if a.st.membersDue {
+			a.flushMembers()
+		}
 	case ringTimeout, recordingFull:
 		a.enqueue(ctx, m)
 	}
@@ -355,16 +368,39 @@ func (a *meetingActor) memberList() protocol.MeetingMembers {
 }
 
 // pushMembers tells every present member, and extra users (whose status just
-// ended their presence), the new member list.
-func (a *meetingActor) pushMembers(extra ...string) {
+// ended their presence), the new member list: at once when the last push is
+// meetings.members_push old, else when it is. Every change of a burst would
+// otherwise send the whole list to everyone: 1,000 members joining were a
+// million lists of 1,000 (81 s to set up such a meeting).
+func (a *meetingActor) pushMembers(ctx actor.Context, extra ...string) {
+	a.st.membersExtra = append(a.st.membersExtra, extra...)
+	if a.st.membersDue {
+		return // the waiting push will show this change too
+	}
+	wait := time.Until(a.st.membersPushed.Add(a.hub.meet.MembersPush))
+	if wait <= 0 {
+		a.flushMembers()
+		return
+	}
+	a.st.membersDue = true
+	self, root := ctx.Self(), a.hub.system.Root
+	time.AfterFunc(wait, func() { root.Send(self, flushMembers{}) })
+}
+
+// flushMembers pushes the member list now (see pushMembers).
+func (a *meetingActor) flushMembers() {
+	extra := a.st.membersExtra
+	a.st.membersDue, a.st.membersExtra, a.st.membersPushed = false, nil, time.Now()
 	a.push(protocol.PushMeetingMembers, a.memberList(), func(yield func(string) bool) {
 		for u := range a.present() {
 			if !yield(u) {
 				return
 			}
 		}
+		sent := make(map[string]bool, len(extra))
 		for _, u := range extra {
-			if mm := a.st.members[u]; mm != nil && mm.Status != storage.StatusInvited && mm.Status != storage.StatusJoined {
+			if mm := a.st.members[u]; mm != nil && mm.Status != storage.StatusInvited && mm.Status != storage.StatusJoined && !sent[u] {
+				sent[u] = true
 				if !yield(u) {
 					return
 				}

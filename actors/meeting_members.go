@@ -29,7 +29,7 @@ func (a *meetingActor) setStatus(ctx actor.Context, r *request, user, role, stat
 			err = a.hub.addRecordingMember(sctx, cur, user)
 		}
 		return nil, err
-	}, func(actor.Context, any) any {
+	}, func(ctx actor.Context, _ any) any {
 		if status == storage.StatusJoined && cur != nil {
 			cur.members[user] = true
 		}
@@ -37,7 +37,7 @@ func (a *meetingActor) setStatus(ctx actor.Context, r *request, user, role, stat
 		if status != storage.StatusJoined {
 			a.dropMember(user)
 		}
-		a.pushMembers(user)
+		a.pushMembers(ctx, user)
 		if then != nil {
 			return then()
 		}
@@ -90,16 +90,16 @@ func (a *meetingActor) invite(ctx actor.Context, r *request) {
 			invited = append(invited, mm)
 		}
 		return invited, nil
-	}, func(_ actor.Context, data any) any {
+	}, func(ctx actor.Context, data any) any {
 		invited, _ := data.([]storage.MeetingMember)
-		return a.invited(invited, by)
+		return a.invited(ctx, invited, by)
 	})
 	// A failure part-way reloads the meeting (jobDone), which finds
 	// whoever was stored.
 }
 
 // invited applies stored invitations, pushes them and returns the reply.
-func (a *meetingActor) invited(invited []storage.MeetingMember, by string) protocol.MeetingInviteReply {
+func (a *meetingActor) invited(ctx actor.Context, invited []storage.MeetingMember, by string) protocol.MeetingInviteReply {
 	out := protocol.MeetingInviteReply{Meeting: a.id, Users: []string{}}
 	for _, mm := range invited {
 		a.st.members[mm.User] = &mm
@@ -108,7 +108,7 @@ func (a *meetingActor) invited(invited []storage.MeetingMember, by string) proto
 	ev := protocol.MeetingEvent{Meeting: a.id, Name: a.st.m.Name, Host: a.st.m.Host, By: by}
 	a.push(protocol.PushMeetingInvite, ev, slices.Values(out.Users))
 	if len(out.Users) > 0 {
-		a.pushMembers()
+		a.pushMembers(ctx)
 	}
 	return out
 }
@@ -240,6 +240,9 @@ func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) 
 		if cur != nil {
 			a.st.rec = nil
 			a.push(protocol.PushRecordStopped, data.(protocol.RecordingInfo), a.withStatus(storage.StatusJoined))
+		}
+		if a.st.membersDue {
+			a.flushMembers() // the last change before the end
 		}
 		// call.ended first: it says why, and a client may stop at
 		// meeting.ended.

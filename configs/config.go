@@ -116,6 +116,7 @@ type Meetings struct {
 	MaxMembers     int           `yaml:"max_members"`       // members of one meeting at most, invited ones included
 	MaxLivePerHost int           `yaml:"max_live_per_host"` // live meetings one user may host at once
 	RingTimeout    time.Duration `yaml:"ring_timeout"`      // an unanswered call ends after this long
+	MembersPush    time.Duration `yaml:"members_push"`      // meeting.members is pushed at most once per this interval (0: on every change)
 	Idle           time.Duration `yaml:"idle"`              // an idle meeting actor stops after this long (the meeting stays live)
 	RecordMaxBytes int64         `yaml:"record_max_bytes"`  // bytes of one recording's files at most; at the limit it stops
 	RecordMaxFiles int           `yaml:"record_max_files"`  // files of one recording at most (one per source, one per text track)
@@ -220,6 +221,7 @@ func DefaultConfig() Config {
 			MaxMembers:     1000,
 			MaxLivePerHost: 20,
 			RingTimeout:    30 * time.Second,
+			MembersPush:    100 * time.Millisecond,
 			RecordMaxBytes: 1 << 30,
 			RecordMaxFiles: 64,
 		},
@@ -547,6 +549,9 @@ func (c *Config) Validate() error {
 	positive("meetings.max_members", int64(mt.MaxMembers))
 	positive("meetings.max_live_per_host", int64(mt.MaxLivePerHost))
 	positive("meetings.ring_timeout", int64(mt.RingTimeout))
+	if mt.MembersPush < 0 {
+		bad("meetings.members_push", "must not be negative")
+	}
 	positive("meetings.record_max_bytes", mt.RecordMaxBytes)
 	positive("meetings.record_max_files", int64(mt.RecordMaxFiles))
 	md := c.Media

@@ -82,6 +82,7 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"meetings.max_members", func(c *Config) { c.Meetings.MaxMembers = 0 }},
 		{"meetings.max_live_per_host", func(c *Config) { c.Meetings.MaxLivePerHost = -1 }},
 		{"meetings.ring_timeout", func(c *Config) { c.Meetings.RingTimeout = 0 }},
+		{"meetings.members_push", func(c *Config) { c.Meetings.MembersPush = -1 }},
 		{"media.port", func(c *Config) { c.Media.Port = 65535 }},
 		{"media.workers", func(c *Config) { c.Media.Workers = -1 }},
 		{"media.batch", func(c *Config) { c.Media.Batch = 0 }},

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -260,4 +261,82 @@ func TestMeetingLimits(t *testing.T) {
 	// Another connection has its own allowance.
 	other, _ := e.login("alice")
 	call(t, other, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackVideo, Address: "127.0.0.1:6002"}, nil)
+}
+
+// A burst of status changes shares pushes of the member list: the first
+// change goes out at once, the ones within meetings.members_push of it in
+// one push at its end, which shows them all. Kicked members get that push
+// too, though no longer present.
+func TestMeetingMembersPushCoalesces(t *testing.T) {
+	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
+	e.cfg.Meetings.MembersPush = time.Second
+	e.srv = testutil.StartServer(t, e.cfg)
+	host, _ := e.newUser("host")
+	const n = 12
+	names := make([]string, n)
+	guests := make([]*clientT, n)
+	for i := range guests {
+		names[i] = "guest" + strconv.Itoa(i)
+		guests[i], _ = e.newUser(names[i])
+	}
+	m := createMeeting(t, host, "all hands")
+	start := time.Now()
+	call(t, host, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: names}, nil)
+	status := map[string]string{"host": "joined"}
+	for _, u := range names {
+		status[u] = "invited"
+	}
+	list := func() []string { // as statuses() gives it
+		var out []string
+		for _, u := range slices.Sorted(maps.Keys(status)) {
+			out = append(out, u+":"+status[u])
+		}
+		return out
+	}
+	expectMembers(t, host, list()...) // the first change: at once
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Fatalf("the first meeting.members push took %v", d)
+	}
+	for _, g := range guests {
+		join(t, g, m.Meeting)
+	}
+	call(t, host, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: names[0]}, nil)
+	for _, u := range names {
+		status[u] = "joined"
+	}
+	status[names[0]] = "kicked"
+	want := list()
+
+	// The host and the kicked guest each get the joins and the kick in one
+	// push, a second after the invitation's.
+	for _, c := range []*clientT{host, guests[0]} {
+		var pushes int
+		deadline := time.After(5 * time.Second)
+	wait:
+		for {
+			select {
+			case p := <-c.Pushes():
+				if p.Type != protocol.PushMeetingMembers {
+					continue
+				}
+				pushes++
+				var mm protocol.MeetingMembers
+				if err := protocol.DecodeData(p.Data, &mm); err != nil {
+					t.Fatal(err)
+				}
+				if slices.Equal(statuses(mm.Members), want) {
+					break wait
+				}
+			case <-deadline:
+				t.Fatalf("no meeting.members push showing %v within 5s", want)
+			}
+		}
+		// The guest's first is the invitation's, which the host took above.
+		if max := map[*clientT]int{host: 1, guests[0]: 2}[c]; pushes > max {
+			t.Errorf("%d meeting.members pushes for %d joins and a kick, want at most %d", pushes, n, max)
+		}
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("the burst's push came %v after the first, before meetings.members_push", d)
+	}
 }
