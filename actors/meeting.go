@@ -39,7 +39,7 @@ type meetingState struct {
 	membersPushed time.Time
 	membersDue    bool
 	membersExtra  []string
-	rec      *recording  // the recording in progress, if any
+	rec           *recording // the recording in progress, if any
 }
 
 // connSubs counts one connection's subscriptions in a meeting.
