@@ -116,7 +116,7 @@ type Meetings struct {
 	MaxMembers     int           `yaml:"max_members"`       // members of one meeting at most, invited ones included
 	MaxLivePerHost int           `yaml:"max_live_per_host"` // live meetings one user may host at once
 	RingTimeout    time.Duration `yaml:"ring_timeout"`      // an unanswered call ends after this long
-	MembersPush    time.Duration `yaml:"members_push"`      // meeting.members is pushed at most once per this interval (0: on every change)
+	MembersPush    time.Duration `yaml:"members_push"`      // meeting.members is pushed at most once per this interval and 100 members (0: on every change)
 	Idle           time.Duration `yaml:"idle"`              // an idle meeting actor stops after this long (the meeting stays live)
 	RecordMaxBytes int64         `yaml:"record_max_bytes"`  // bytes of one recording's files at most; at the limit it stops
 	RecordMaxFiles int           `yaml:"record_max_files"`  // files of one recording at most (one per source, one per text track)
