@@ -215,12 +215,9 @@ func (cn *conn) heartbeat(interval time.Duration, nextID func() uint64) {
 
 // call sends one request and waits for its response.
 func (cn *conn) call(ctx context.Context, id uint64, typ string, req, resp any) error {
-	frame, err := protocol.EncodeRequest(id, typ, req)
+	frame, err := cn.encode(id, typ, req)
 	if err != nil {
 		return err
-	}
-	if n := len(frame) - protocol.HeaderSize; n > cn.maxFrame {
-		return protocol.Errorf(protocol.CodeTooLarge, "%s request of %d bytes exceeds the server's max_frame of %d", typ, n, cn.maxFrame)
 	}
 	ch := make(chan result, 1)
 	if err := cn.await(id, waiter{ch: ch}); err != nil {
@@ -245,12 +242,9 @@ func (cn *conn) call(ctx context.Context, id uint64, typ string, req, resp any) 
 // callAsync sends one request without waiting for room in the write queue
 // or for the response, which goes to done (see Client.CallAsync).
 func (cn *conn) callAsync(id uint64, typ string, req any, done func(error)) error {
-	frame, err := protocol.EncodeRequest(id, typ, req)
+	frame, err := cn.encode(id, typ, req)
 	if err != nil {
 		return err
-	}
-	if n := len(frame) - protocol.HeaderSize; n > cn.maxFrame {
-		return protocol.Errorf(protocol.CodeTooLarge, "%s request of %d bytes exceeds the server's max_frame of %d", typ, n, cn.maxFrame)
 	}
 	if err := cn.await(id, waiter{fn: done}); err != nil {
 		return err
@@ -258,11 +252,28 @@ func (cn *conn) callAsync(id uint64, typ string, req any, done func(error)) erro
 	cn.wmu.Lock()
 	cn.out = append(cn.out, frame)
 	cn.wmu.Unlock()
+	cn.kickWriter()
+	return nil
+}
+
+// encode frames a request, refused when it exceeds the server's max_frame.
+func (cn *conn) encode(id uint64, typ string, req any) ([]byte, error) {
+	frame, err := protocol.EncodeRequest(id, typ, req)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(frame) - protocol.HeaderSize; n > cn.maxFrame {
+		return nil, protocol.Errorf(protocol.CodeTooLarge, "%s request of %d bytes exceeds the server's max_frame of %d", typ, n, cn.maxFrame)
+	}
+	return frame, nil
+}
+
+// kickWriter tells the writer the queue has frames.
+func (cn *conn) kickWriter() {
 	select {
 	case cn.kick <- struct{}{}:
 	default: // the writer is already due to look
 	}
-	return nil
 }
 
 // await registers w for the response to id; the error when the connection
@@ -296,10 +307,7 @@ func (cn *conn) write(ctx context.Context, frame []byte) error {
 		if len(cn.out) < maxQueuedFrames {
 			cn.out = append(cn.out, frame)
 			cn.wmu.Unlock()
-			select {
-			case cn.kick <- struct{}{}:
-			default: // the writer is already due to look
-			}
+			cn.kickWriter()
 			return nil
 		}
 		room := cn.room
