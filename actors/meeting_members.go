@@ -81,21 +81,14 @@ func (a *meetingActor) invite(ctx actor.Context, r *request) {
 				return nil, err
 			}
 		}
-		var invited []storage.MeetingMember
-		for _, u := range users {
-			mm := storage.MeetingMember{User: u, Role: storage.MeetingAttendee, Status: storage.StatusInvited, Updated: now}
-			if err := a.hub.store.SetMeetingMember(sctx, id, mm); err != nil {
-				return invited, err
-			}
-			invited = append(invited, mm)
+		invited := make([]storage.MeetingMember, len(users))
+		for i, u := range users {
+			invited[i] = storage.MeetingMember{User: u, Role: storage.MeetingAttendee, Status: storage.StatusInvited, Updated: now}
 		}
-		return invited, nil
+		return invited, a.hub.store.SetMeetingMembers(sctx, id, invited) // all or none
 	}, func(ctx actor.Context, data any) any {
-		invited, _ := data.([]storage.MeetingMember)
-		return a.invited(ctx, invited, by)
+		return a.invited(ctx, data.([]storage.MeetingMember), by)
 	})
-	// A failure part-way reloads the meeting (jobDone), which finds
-	// whoever was stored.
 }
 
 // invited applies stored invitations, pushes them and returns the reply.

@@ -97,6 +97,9 @@ type Meetings interface {
 	// member's media sources in the same transaction. ErrNotFound when the
 	// meeting or the user does not exist.
 	SetMeetingMember(ctx context.Context, id int64, m MeetingMember) error
+	// SetMeetingMembers is SetMeetingMember for each of ms, in order, in one
+	// transaction: all are stored or none.
+	SetMeetingMembers(ctx context.Context, id int64, ms []MeetingMember) error
 	// UserMeetings returns the live meetings user is a member of with any
 	// status but StatusDeclined, StatusLeft and StatusKicked (invited or
 	// joined), by id, with Role and Status set.

@@ -294,6 +294,25 @@ func testMeetingMembers(t *testing.T, h *harness) {
 		t.Errorf("concurrent SetMeetingMember: %d of 6 succeeded", ok)
 	}
 	h.meetingMembers(t, m.ID, "Dave:member:declined", "alice:host:left", "bob:member:joined", "carol:member:invited")
+
+	// A batch is stored whole, or not at all.
+	batch := func(users ...string) []storage.MeetingMember {
+		out := make([]storage.MeetingMember, len(users))
+		for i, u := range users {
+			out[i] = storage.MeetingMember{User: u, Role: storage.MeetingAttendee, Status: storage.StatusInvited, Updated: epoch}
+		}
+		return out
+	}
+	wantErr(t, "SetMeetingMembers(an unknown user among them)", h.SetMeetingMembers(ctx, m.ID, batch("alice", "nobody", "Dave")), storage.ErrNotFound)
+	h.meetingMembers(t, m.ID, "Dave:member:declined", "alice:host:left", "bob:member:joined", "carol:member:invited")
+	if err := h.SetMeetingMembers(ctx, m.ID, batch("alice", "Dave")); err != nil {
+		t.Fatalf("SetMeetingMembers: %v", err)
+	}
+	h.meetingMembers(t, m.ID, "Dave:member:invited", "alice:member:invited", "bob:member:joined", "carol:member:invited")
+	if err := h.SetMeetingMembers(ctx, m.ID, nil); err != nil {
+		t.Errorf("SetMeetingMembers(none): %v", err)
+	}
+	wantErr(t, "SetMeetingMembers(unknown meeting)", h.SetMeetingMembers(ctx, 999999, batch("carol")), storage.ErrNotFound)
 }
 
 // Any status but joined deletes the member's sources, and only theirs.
