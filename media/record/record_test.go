@@ -84,9 +84,11 @@ func TestRecordMeeting(t *testing.T) {
 	forwarded(t, m, trackVideo, uint64(len(video)))
 	forwarded(t, m, trackText, 4)
 	forwarded(t, m, trackCaption, 1)
-	if s := r.Stats(); s.Unregistered < uint64(len(audio)) {
-		t.Fatalf("relay stats %+v: mallory's packets not all unregistered", s)
-	}
+	// Mallory's socket may hash to another relay worker than the others':
+	// their packets being forwarded says nothing of when hers were read.
+	wait.For(t, 5*time.Second, "drop of all of mallory's packets as unregistered", func() bool {
+		return r.Stats().Unregistered >= uint64(len(audio))
+	})
 
 	tracks, err := rec.Stop()
 	if err != nil {
