@@ -91,43 +91,73 @@ func decodeRequestStrict(payload []byte) (Request, error) {
 // Decoding the envelope with reflection cost the server as much as
 // decoding the data after it.
 func requestFast(p []byte) (Request, bool) {
-	var req Request
+	id, p, ok := leadingID(p)
+	if !ok || !bytes.HasPrefix(p, []byte(`,"type":"`)) {
+		return Request{}, false
+	}
+	p = p[len(`,"type":"`):]
+	end := plainStringEnd(p)
+	if end == 0 || end > MaxTypeLen {
+		return Request{}, false
+	}
+	data, ok := dataTail(p[end+1:])
+	if !ok || len(data) > 0 && (data[0] != '{' || !jsontext.Value(data).IsValid()) {
+		return Request{}, false
+	}
+	req := Request{ID: id, Type: requestType(p[:end])}
+	if len(data) > 0 {
+		req.Data = json.RawMessage(bytes.Clone(data))
+	}
+	return req, true
+}
+
+// leadingID reads the `{"id":N` that starts p, N a positive integer without
+// leading zeros, and returns N and what follows it.
+func leadingID(p []byte) (uint64, []byte, bool) {
 	if !bytes.HasPrefix(p, []byte(`{"id":`)) {
-		return req, false
+		return 0, nil, false
 	}
 	p = p[len(`{"id":`):]
+	var id uint64
 	n := 0
 	for n < len(p) && n < 19 && p[n] >= '0' && p[n] <= '9' { // 19 digits cannot overflow
-		req.ID = req.ID*10 + uint64(p[n]-'0')
+		id = id*10 + uint64(p[n]-'0')
 		n++
 	}
-	if n == 0 || req.ID == 0 || p[0] == '0' || !bytes.HasPrefix(p[n:], []byte(`,"type":"`)) {
-		return Request{}, false
+	if n == 0 || id == 0 || p[0] == '0' {
+		return 0, nil, false
 	}
-	p = p[n+len(`,"type":"`):]
+	return id, p[n:], true
+}
+
+// plainStringEnd returns the index of the quote that ends the string p is
+// the inside of, when that string is not empty and is printable ASCII
+// without backslashes; 0 otherwise (a type is never empty).
+func plainStringEnd(p []byte) int {
 	end := bytes.IndexByte(p, '"')
-	if end <= 0 || end > MaxTypeLen {
-		return Request{}, false
+	if end <= 0 {
+		return 0
 	}
 	for _, c := range p[:end] {
 		if c < 0x20 || c > 0x7e || c == '\\' {
-			return Request{}, false
+			return 0
 		}
 	}
-	typ, rest := p[:end], p[end+1:]
+	return end
+}
+
+// dataTail reads what ends an envelope after its other fields: `}` (no
+// data) or `,"data":D}` with D one object, array or string that ends where
+// the frame does.
+func dataTail(rest []byte) ([]byte, bool) {
 	if len(rest) == 1 && rest[0] == '}' {
-		req.Type = requestType(typ)
-		return req, true
+		return nil, true
 	}
-	if !bytes.HasPrefix(rest, []byte(`,"data":{`)) || rest[len(rest)-1] != '}' {
-		return Request{}, false
+	if !bytes.HasPrefix(rest, []byte(`,"data":`)) || rest[len(rest)-1] != '}' {
+		return nil, false
 	}
-	data := jsontext.Value(rest[len(`,"data":`) : len(rest)-1])
-	if valueEnd(data) != len(data) || !data.IsValid() {
-		return Request{}, false
-	}
-	req.Type, req.Data = requestType(typ), json.RawMessage(bytes.Clone(data))
-	return req, true
+	data := rest[len(`,"data":`) : len(rest)-1]
+	return data, valueEnd(data) == len(data)
 }
 
 // requestType returns b as a string, the hot request types without an
@@ -177,41 +207,21 @@ func DecodeIncoming(payload []byte) (Incoming, error) {
 func incomingFast(p []byte) (Incoming, bool) {
 	var m Incoming
 	var rest []byte
-	switch {
-	case bytes.HasPrefix(p, []byte(`{"type":"`)):
-		p = p[len(`{"type":"`):]
-		end := bytes.IndexByte(p, '"')
-		if end <= 0 {
+	if t, ok := bytes.CutPrefix(p, []byte(`{"type":"`)); ok {
+		end := plainStringEnd(t)
+		if end == 0 {
 			return m, false
 		}
-		for _, c := range p[:end] {
-			if c < 0x20 || c > 0x7e || c == '\\' {
-				return m, false
-			}
+		m.Type, rest = pushType(t[:end]), t[end+1:]
+	} else {
+		id, after, ok := leadingID(p)
+		if !ok || !bytes.HasPrefix(after, []byte(`,"ok":true`)) {
+			return m, false
 		}
-		m.Type, rest = pushType(p[:end]), p[end+1:]
-	case bytes.HasPrefix(p, []byte(`{"id":`)):
-		p = p[len(`{"id":`):]
-		n := 0
-		for n < len(p) && n < 19 && p[n] >= '0' && p[n] <= '9' { // 19 digits cannot overflow
-			m.ID = m.ID*10 + uint64(p[n]-'0')
-			n++
-		}
-		if n == 0 || m.ID == 0 || p[0] == '0' || !bytes.HasPrefix(p[n:], []byte(`,"ok":true`)) {
-			return Incoming{}, false
-		}
-		m.OK, rest = true, p[n+len(`,"ok":true`):]
-	default:
-		return m, false
+		m.ID, m.OK, rest = id, true, after[len(`,"ok":true`):]
 	}
-	if len(rest) == 1 && rest[0] == '}' {
-		return m, true
-	}
-	if !bytes.HasPrefix(rest, []byte(`,"data":`)) || rest[len(rest)-1] != '}' {
-		return Incoming{}, false
-	}
-	data := rest[len(`,"data":`) : len(rest)-1]
-	if valueEnd(data) != len(data) {
+	data, ok := dataTail(rest)
+	if !ok {
 		return Incoming{}, false
 	}
 	m.Data = data
