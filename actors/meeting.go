@@ -33,11 +33,11 @@ type meetingState struct {
 	busy     bool  // a load or change is being stored
 	received uint64
 	ring     *time.Timer // a ringing call's timeout
-	// The member list's pushes: when the last went out, whether the next is
-	// due (a flushMembers is on its way), and who must get it besides the
-	// present members.
+	// The member list's pushes: when the last went out, the timer of the
+	// next while one is due (a flushMembers on its way), and who must get it
+	// besides the present members.
 	membersPushed time.Time
-	membersDue    bool
+	membersDue    *time.Timer
 	membersExtra  []string
 	rec           *recording // the recording in progress, if any
 }
@@ -90,6 +90,9 @@ func (a *meetingActor) Receive(ctx actor.Context) {
 		a.hub.log.Warn("meeting actor restarting", "meeting", a.id)
 	case *actor.Stopping:
 		a.stopRing()
+		if a.st.membersDue != nil {
+			a.flushMembers() // now: the timer's message would find no actor
+		}
 		a.stopRecordingNow()
 	case *routed:
 		a.st.received++
@@ -104,7 +107,7 @@ func (a *meetingActor) Receive(ctx actor.Context) {
 	case *jobDone:
 		a.jobDone(ctx, m)
 	case flushMembers:
-		if a.st.membersDue {
+		if a.st.membersDue != nil {
 			a.flushMembers()
 		}
 	case ringTimeout, recordingFull:
@@ -376,7 +379,7 @@ func (a *meetingActor) memberList() protocol.MeetingMembers {
 // 100 ms between pushes whatever the size, 4.3 s with 1 s).
 func (a *meetingActor) pushMembers(ctx actor.Context, extra ...string) {
 	a.st.membersExtra = append(a.st.membersExtra, extra...)
-	if a.st.membersDue {
+	if a.st.membersDue != nil {
 		return // the waiting push will show this change too
 	}
 	every := a.hub.meet.MembersPush * time.Duration(max(1, len(a.st.members)/100))
@@ -385,15 +388,17 @@ func (a *meetingActor) pushMembers(ctx actor.Context, extra ...string) {
 		a.flushMembers()
 		return
 	}
-	a.st.membersDue = true
 	self, root := ctx.Self(), a.hub.system.Root
-	time.AfterFunc(wait, func() { root.Send(self, flushMembers{}) })
+	a.st.membersDue = time.AfterFunc(wait, func() { root.Send(self, flushMembers{}) })
 }
 
 // flushMembers pushes the member list now (see pushMembers).
 func (a *meetingActor) flushMembers() {
 	extra := a.st.membersExtra
-	a.st.membersDue, a.st.membersExtra, a.st.membersPushed = false, nil, time.Now()
+	if a.st.membersDue != nil {
+		a.st.membersDue.Stop() // when the end sends it early
+	}
+	a.st.membersDue, a.st.membersExtra, a.st.membersPushed = nil, nil, time.Now()
 	a.push(protocol.PushMeetingMembers, a.memberList(), func(yield func(string) bool) {
 		for u := range a.present() {
 			if !yield(u) {
