@@ -339,4 +339,40 @@ func TestMeetingMembersPushCoalesces(t *testing.T) {
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("the burst's push came %v after the first, before meetings.members_push", d)
 	}
+
+	// A change still waiting when the meeting ends goes out first, at once.
+	m2 := createMeeting(t, host, "short")
+	call(t, host, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m2.Meeting, Users: names[1:2]}, nil)
+	expectMembers(t, host, names[1]+":invited", "host:joined")
+	join(t, guests[1], m2.Meeting)
+	ending := time.Now()
+	call(t, host, protocol.TypeMeetingEnd, protocol.MeetingID{Meeting: m2.Meeting}, nil)
+	var last []string
+	for {
+		p := nextPush(t, host)
+		if p.Type == protocol.PushMeetingEnded {
+			break
+		}
+		var mm protocol.MeetingMembers
+		if p.Type == protocol.PushMeetingMembers && protocol.DecodeData(p.Data, &mm) == nil && mm.Meeting == m2.Meeting {
+			last = statuses(mm.Members)
+		}
+	}
+	if want := []string{names[1] + ":joined", "host:joined"}; !slices.Equal(last, want) {
+		t.Errorf("last meeting.members before meeting.ended: %v, want %v", last, want)
+	}
+	if d := time.Since(ending); d > 900*time.Millisecond {
+		t.Errorf("meeting.ended and the waiting list took %v", d)
+	}
+}
+
+func nextPush(t *testing.T, c *clientT) protocol.Push {
+	t.Helper()
+	select {
+	case p := <-c.Pushes():
+		return p
+	case <-time.After(5 * time.Second):
+		t.Fatal("no push within 5s")
+		return protocol.Push{}
+	}
 }
