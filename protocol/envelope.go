@@ -160,20 +160,19 @@ func dataTail(rest []byte) ([]byte, bool) {
 	return data, valueEnd(data) == len(data)
 }
 
-// requestType returns b as a string, the hot request types without an
-// allocation.
-func requestType(b []byte) string {
-	switch string(b) {
-	case TypeMsgSend:
-		return TypeMsgSend
-	case TypeMsgRead:
-		return TypeMsgRead
-	case TypeMsgTyping:
-		return TypeMsgTyping
-	case TypeMsgHistory:
-		return TypeMsgHistory
-	case TypePing:
-		return TypePing
+// requestTypes are the request types that come by the thousand a second.
+var requestTypes = []string{TypeMsgSend, TypeMsgRead, TypeMsgTyping, TypeMsgHistory, TypePing}
+
+// requestType is b as a string, without allocating one for requestTypes.
+func requestType(b []byte) string { return known(b, requestTypes) }
+
+// known returns the string of words that b spells, else b as a new string.
+// string(b) == w compares without allocating.
+func known(b []byte, words []string) string {
+	for _, w := range words {
+		if string(b) == w {
+			return w
+		}
 	}
 	return string(b)
 }
@@ -228,21 +227,11 @@ func incomingFast(p []byte) (Incoming, bool) {
 	return m, true
 }
 
-// pushType is b as a string, without allocating one for the pushes that
-// arrive by the thousand a second.
-func pushType(b []byte) string {
-	switch string(b) {
-	case PushMsgNew:
-		return PushMsgNew
-	case PushMsgRead:
-		return PushMsgRead
-	case PushMsgTyping:
-		return PushMsgTyping
-	case PushPresence:
-		return PushPresence
-	}
-	return string(b)
-}
+// pushTypes are the pushes that arrive by the thousand a second.
+var pushTypes = []string{PushMsgNew, PushMsgRead, PushMsgTyping, PushPresence}
+
+// pushType is b as a string, without allocating one for pushTypes.
+func pushType(b []byte) string { return known(b, pushTypes) }
 
 // valueEnd returns where the object, array or string that data starts with
 // ends, by its brackets and quotes alone; -1 when it does not. Most of a
