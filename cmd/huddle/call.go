@@ -57,8 +57,12 @@ func cmdCall(ctx context.Context, a *app, cl *cmdLine) error {
 			return err
 		}
 		if !res.Answered {
-			if perr := a.print(res, "%s did not answer (%s)", call.Callee, res.Reason); perr != nil {
-				return perr
+			// The error says why on stderr; --json also gives the result
+			// object on stdout for scripts, text would only repeat it.
+			if a.json {
+				if perr := writeJSON(a.stdout, res); perr != nil {
+					return perr
+				}
 			}
 			return &cliError{code: protocol.CodeUnavailable, msg: callFailure(call.Callee, res.Reason)}
 		}

@@ -322,5 +322,10 @@ func TestCallNotAnswered(t *testing.T) {
 		if !strings.Contains(stderr, `"code":"unavailable","message":"`+want) {
 			t.Fatalf("%s: stderr %q", reason, stderr)
 		}
+		callFake(t, func(c *clifake.Conn) { c.Push(protocol.PushCallEnded, protocol.CallEnded{Meeting: 9, Reason: reason}) })
+		code, stdout, stderr = huddle(t, "", "call", "bob")
+		if code != 1 || stdout != "" || strings.Count(stderr, want) != 1 {
+			t.Fatalf("%s, text: exit %d, stdout %q, stderr %q", reason, code, stdout, stderr)
+		}
 	}
 }
