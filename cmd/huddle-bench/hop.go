@@ -71,7 +71,7 @@ func hopFlags(fs *flag.FlagSet) runFunc {
 			return result{}, err
 		}
 		// The forwarder's CPU time is reported as the server's.
-		res, err := runMedia(ctx, ms, serverProc{pid: f.pid(), progress: progress}, nil, l.rate, l.duration, l.size, progress)
+		res, err := runMedia(ctx, ms, serverProc{pid: f.pid(), progress: progress}, nil, l, progress)
 		if ferr := f.stop(); ferr != nil && err == nil {
 			res.Errors++
 			if res.FirstError == "" {

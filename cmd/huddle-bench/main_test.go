@@ -65,11 +65,11 @@ func TestScenarios(t *testing.T) {
 		{"mixed", []string{"mixed", "--clients", "4", "--pipeline", "2", "--duration", "300ms", "--mix", "send=4,group=2,history=2,typing=1,get=1"}},
 		{"file", []string{"file", "--size", "4MiB"}},
 		// Paced below the test server's media.source_rate (2000/s).
-		{"media", []string{"media", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms",
+		{"media", []string{"media", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms", "--warmup", "200ms",
 			"--metrics", "http://" + srv.MetricsAddr().String()}},
 		// No server: the same load through the bench's own forwarder,
 		// pinned to a CPU this test may use (Linux only).
-		{"hop", []string{"hop", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms", "--cpu", strconv.Itoa(someCPU(t))}},
+		{"hop", []string{"hop", "--meetings", "2", "--fanout", "3", "--rate", "400", "--duration", "300ms", "--warmup", "0", "--cpu", strconv.Itoa(someCPU(t))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "hop" && runtime.GOOS != "linux" {
@@ -114,6 +114,14 @@ func TestScenarios(t *testing.T) {
 				if res.Sent <= 0 || res.Received <= 0 || res.Received > res.Sent*int64(res.Fanout) ||
 					res.Loss == nil || res.Meetings != 2 || res.Fanout != 3 || res.P50ms <= 0 || res.P99ms < res.P50ms {
 					t.Fatalf("media: %+v", res)
+				}
+				// The warm-up's 200 ms of packets are in no figure: had the
+				// receivers kept them, more than 2 × 3 × 400 × 1.1 would
+				// have arrived per second of the run; had the publishers
+				// kept their counts, they would have owed, sent and
+				// delivered only a third of the run's packets.
+				if res.WarmupSeconds != 0.2 || res.OpsPerSec > 2*3*400*1.1 || *res.Loss > 0.3 {
+					t.Fatalf("media: the warm-up was counted: %+v (loss %v)", res, *res.Loss)
 				}
 				// The relay's own latency, of the packets it forwarded in
 				// the run: each at most once, however many copies.
@@ -210,6 +218,7 @@ func TestUsageErrors(t *testing.T) {
 		{"hop", "--meetings", "100001"},
 		{"media", "--fanout", "0"},
 		{"media", "--rate", "-1"},
+		{"media", "--warmup", "-1s"},
 		{"media", "--size", "4"},
 		{"media", "--metrics", "127.0.0.1:7843"},
 		{"media", "--metrics", "ftp://127.0.0.1:7843"},

@@ -79,7 +79,7 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 		if err := setupMeetings(ctx, ms, conns, accts, l.fanout, l.size, progress); err != nil {
 			return result{}, err
 		}
-		res, err := runMedia(ctx, ms, srv, metrics, l.rate, l.duration, l.size, progress)
+		res, err := runMedia(ctx, ms, srv, metrics, l, progress)
 		if err == nil && *res.Loss > lossHint {
 			progressf(progress, "%.1f%% of the packets were lost: the relay drops what a source sends above media.source_rate "+
 				"(2,000 packets/s by default; bench/media.sh raises it) and what its sockets cannot hold; "+
@@ -94,15 +94,16 @@ func mediaFlags(fs *flag.FlagSet) runFunc {
 // bytes of payload, for --duration.
 type mediaLoad struct {
 	meetings, fanout, rate, size int
-	duration                     time.Duration
+	duration, warmup             time.Duration
 }
 
 func mediaLoadFlags(fs *flag.FlagSet, meetingsDoc, fanoutDoc string) *mediaLoad {
-	l := &mediaLoad{meetings: 1, fanout: 10, size: 160, duration: 10 * time.Second}
+	l := &mediaLoad{meetings: 1, fanout: 10, size: 160, duration: 10 * time.Second, warmup: time.Second}
 	fs.IntVar(&l.meetings, "meetings", l.meetings, meetingsDoc)
 	fs.IntVar(&l.fanout, "fanout", l.fanout, fanoutDoc)
 	fs.IntVar(&l.rate, "rate", l.rate, "packets/s per publisher (0: as fast as the bench can send them)")
 	fs.DurationVar(&l.duration, "duration", l.duration, "how long to send")
+	fs.DurationVar(&l.warmup, "warmup", l.warmup, "send this long first, at the same rate, and leave it out of every figure (0: none)")
 	fs.IntVar(&l.size, "size", l.size, fmt.Sprintf("bytes of RTP payload (at least %d: the send time starts it)", mediaStamp))
 	return l
 }
@@ -111,8 +112,8 @@ func (l *mediaLoad) check() error {
 	switch {
 	case l.meetings < 1 || l.fanout < 1 || l.meetings > maxMediaCount || l.fanout > maxMediaCount:
 		return usagef("--meetings and --fanout must be 1 to %d", maxMediaCount)
-	case l.rate < 0 || l.duration <= 0:
-		return usagef("--rate must not be negative, --duration must be positive")
+	case l.rate < 0 || l.duration <= 0 || l.warmup < 0:
+		return usagef("--rate and --warmup must not be negative, --duration must be positive")
 	case l.size < mediaStamp || l.size > 1400:
 		return usagef("--size must be %d to 1400 bytes", mediaStamp)
 	}
@@ -244,10 +245,12 @@ func (m *benchMeeting) close() {
 	}
 }
 
-// runMedia sends for d and then waits for the packets still on their way;
-// metrics (nil: not asked for) is read just before the sending and just
-// after the settling.
-func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, metrics *relayMetrics, rate int, d time.Duration, size int, progress io.Writer) (result, error) {
+// runMedia sends for l.warmup and forgets it (warmUp), then sends for
+// l.duration and waits for the packets still on their way; metrics (nil:
+// not asked for) is read just before that sending and just after the
+// settling.
+func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, metrics *relayMetrics, l *mediaLoad, progress io.Writer) (result, error) {
+	rate, d, size := l.rate, l.duration, l.size
 	fanout := len(meetings[0].subs)
 	var recvs []*receiver
 	s := &mediaSender{rate: rate}
@@ -259,7 +262,11 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, met
 	if rate > 0 {
 		what = strconv.Itoa(rate) + " packets/s each"
 	}
-	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v", len(meetings), size, fanout, what, d)
+	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v after %v of warm-up",
+		len(meetings), size, fanout, what, d, l.warmup)
+	if err := warmUp(ctx, s, recvs, size, l.warmup); err != nil {
+		return result{}, err
+	}
 
 	stopReceiving, err := startReceiving(recvs, size)
 	if err != nil {
@@ -305,7 +312,7 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, met
 		loss = 1 - float64(received)/float64(sent*int64(fanout))
 	}
 	res := result{Scenario: "media", Conns: len(meetings) * (fanout + 1), Unit: "packets/s", SizeBytes: size,
-		Meetings: len(meetings), Fanout: fanout, RatePerPublisher: rate, Sent: sent, Received: received, Loss: &loss,
+		Meetings: len(meetings), Fanout: fanout, RatePerPublisher: rate, WarmupSeconds: l.warmup.Seconds(), Sent: sent, Received: received, Loss: &loss,
 		Ops: received, OpsPerSec: float64(inTime) / sending.Seconds(), Seconds: sending.Seconds(),
 		P50ms: ms(lat.Percentile(0.50)), P99ms: ms(lat.Percentile(0.99)), P999ms: ms(lat.Percentile(0.999)),
 		DeliveryP50ms: ms(queued.Percentile(0.50)), DeliveryP99ms: ms(queued.Percentile(0.99)),
@@ -329,6 +336,34 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, met
 		}
 	}
 	return res, nil
+}
+
+// warmUp sends for d (if d > 0) as the run will, waits for the packets to
+// settle and then forgets them: the publishers' counts and the receivers'
+// counts and latencies start again from zero. The first packets of a run
+// meet a cold machine: the first datagram to each of 5,000 subscriber
+// sockets found the kernel's structures for it out of the caches and cost
+// the relay tens of ms in all (bench/RESULTS.md, 2026-12-03 09:00), the
+// start of a meeting rather than the steady load a run measures.
+func warmUp(ctx context.Context, s *mediaSender, recvs []*receiver, size int, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	stop, err := startReceiving(recvs, size)
+	if err != nil {
+		return err
+	}
+	s.start = time.Now()
+	_, _, _ = s.run(ctx, d) // what fails here fails the run again, where it counts
+	settleMedia(ctx, recvs)
+	stop()
+	for _, p := range s.pubs {
+		p.sent = 0
+	}
+	for _, r := range recvs {
+		r.reset()
+	}
+	return ctx.Err()
 }
 
 // settleMedia waits until no packet has arrived for mediaSettle and returns

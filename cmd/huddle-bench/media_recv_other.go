@@ -10,8 +10,9 @@ import (
 )
 
 // startReceiving runs one goroutine per subscriber socket, each blocked in
-// ReadBatch, until stop closes the sockets. There are no kernel receive
-// timestamps here.
+// ReadBatch, until stop: a read deadline in the past ends each read, and
+// is lifted once all have returned, so that the sockets can be read again.
+// There are no kernel receive timestamps here.
 func startReceiving(recvs []*receiver, size int) (stop func(), err error) {
 	var wg sync.WaitGroup
 	for _, r := range recvs {
@@ -19,13 +20,16 @@ func startReceiving(recvs []*receiver, size int) (stop func(), err error) {
 	}
 	return func() {
 		for _, r := range recvs {
-			_ = r.uc.Close()
+			_ = r.uc.SetReadDeadline(time.Unix(1, 0))
 		}
 		wg.Wait()
+		for _, r := range recvs {
+			_ = r.uc.SetReadDeadline(time.Time{})
+		}
 	}, nil
 }
 
-// run reads until the socket is closed.
+// run reads until the read fails (stop's deadline, or a closed socket).
 func (r *receiver) run(size int) {
 	pc := ipv4.NewPacketConn(r.uc)
 	ms := make([]ipv4.Message, rxBatch)

@@ -146,6 +146,14 @@ type receiver struct {
 	queued   hist.Histogram
 }
 
+// reset forgets what arrived, for a socket no loop reads (after the
+// warm-up's stop, before the run's start).
+func (r *receiver) reset() {
+	r.received.Store(0)
+	r.bad = 0
+	r.lat, r.queued = hist.Histogram{}, hist.Histogram{}
+}
+
 // got counts datagram b, read at now, queued by the kernel at queuedAt
 // (0: unknown); all Unix ns.
 func (r *receiver) got(b []byte, size int, now, queuedAt int64) bool {

@@ -82,6 +82,7 @@ type result struct {
 	Meetings         int      `json:"meetings,omitempty"`
 	Fanout           int      `json:"fanout,omitempty"`
 	RatePerPublisher int      `json:"rate_per_publisher,omitempty"`
+	WarmupSeconds    float64  `json:"warmup_s,omitempty"` // sent before the run and left out of every figure
 	Sent             int64    `json:"sent,omitempty"`
 	Received         int64    `json:"received,omitempty"`
 	Loss             *float64 `json:"loss,omitempty"`
