@@ -59,8 +59,9 @@ func (a *userActor) friendAdd(ctx actor.Context, r *request) {
 	}, func(_ actor.Context, data any) any {
 		state := data.(string)
 		a.st.friends[other] = state
-		if state == storage.FriendAccepted {
+		if state == storage.FriendAccepted { // other had asked first
 			a.hub.dir.Send(other, &friendEvent{from: a.name, state: storage.FriendAccepted, push: protocol.PushFriendAccepted}, false)
+			a.greet(other)
 		} else {
 			a.hub.dir.Send(other, &friendEvent{from: a.name, state: storage.FriendPending, push: protocol.PushFriendRequest}, false)
 		}
@@ -82,6 +83,7 @@ func (a *userActor) friendAccept(ctx actor.Context, r *request) {
 	}, func(actor.Context, any) any {
 		a.st.friends[other] = storage.FriendAccepted
 		a.hub.dir.Send(other, &friendEvent{from: a.name, state: storage.FriendAccepted, push: protocol.PushFriendAccepted}, false)
+		a.greet(other)
 		return protocol.FriendState{User: other, State: storage.FriendAccepted}
 	})
 }
@@ -138,6 +140,9 @@ func (a *userActor) handleFriendEvent(m *friendEvent) {
 		} else {
 			a.st.friends[m.from] = m.state
 		}
+		if m.state == storage.FriendAccepted {
+			a.greet(m.from)
+		}
 	}
 	frame, err := protocol.EncodePush(m.push, protocol.FriendEvent{User: m.from})
 	if err == nil {
@@ -166,6 +171,17 @@ func (a *userActor) announce(online bool) {
 		if state == storage.FriendAccepted {
 			a.hub.dir.Send(other, &presenceEvent{user: a.name, online: online}, false)
 		}
+	}
+}
+
+// greet tells other, a friend since a moment ago, that this user is online,
+// if its friends have been told so: announce reached only the friends it
+// had then. Each side of a new friendship greets the other (the one who
+// accepted, and the other on its friendEvent), so both see each other's
+// presence at once.
+func (a *userActor) greet(other string) {
+	if a.st.announced {
+		a.hub.dir.Send(other, &presenceEvent{user: a.name, online: true}, false)
 	}
 }
 

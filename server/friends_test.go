@@ -46,13 +46,25 @@ func TestFriendsAndPresence(t *testing.T) {
 		if st.State != protocol.FriendAccepted {
 			t.Fatalf("accept state %+v", st)
 		}
-		// Both of alice's sessions hear about it.
+		// Both of alice's sessions hear about it, and each side sees the
+		// other online at once: until now neither was the other's friend.
+		var p protocol.Presence
 		for _, a := range []*clientT{a1, a2} {
 			expectPush(t, a, protocol.PushFriendAccepted, &ev)
 			if ev.User != "bob" {
 				t.Fatalf("friend.accepted from %q", ev.User)
 			}
+			expectPush(t, a, protocol.PushPresence, &p)
+			if p != (protocol.Presence{User: "bob", Online: true}) {
+				t.Fatalf("alice's presence push after the acceptance: %+v, want bob online", p)
+			}
 		}
+		expectPush(t, b, protocol.PushPresence, &p)
+		if p != (protocol.Presence{User: "alice", Online: true}) {
+			t.Fatalf("bob's presence push after the acceptance: %+v, want alice online", p)
+		}
+		// cleo, who only asked, learns nothing of either.
+		noPush(t, c, protocol.PushPresence, 100*time.Millisecond)
 		var list protocol.FriendListReply
 		call(t, a1, protocol.TypeFriendList, nil, &list)
 		want := []protocol.Friend{{User: "bob", State: protocol.FriendAccepted, Online: true}, {User: "cleo", State: protocol.FriendRequested}}
@@ -62,7 +74,6 @@ func TestFriendsAndPresence(t *testing.T) {
 
 		// Presence: bob's last session going offline reaches both of alice's.
 		b.Close()
-		var p protocol.Presence
 		for _, a := range []*clientT{a1, a2} {
 			expectPush(t, a, protocol.PushPresence, &p)
 			if p.User != "bob" || p.Online {
@@ -102,13 +113,17 @@ func TestPresenceGrace(t *testing.T) {
 	y, _ := e.newUser("yuri")
 	call(t, x, protocol.TypeFriendAdd, protocol.FriendTarget{User: "yuri"}, nil)
 	call(t, y, protocol.TypeFriendAccept, protocol.FriendTarget{User: "xena"}, nil)
+	var p protocol.Presence
+	expectPush(t, x, protocol.PushPresence, &p) // yuri accepted while online
+	if p != (protocol.Presence{User: "yuri", Online: true}) {
+		t.Fatalf("presence after the acceptance %+v", p)
+	}
 	for range 3 { // one short command after another
 		y.Close()
 		y, _ = e.login("yuri")
 	}
 	noPush(t, x, protocol.PushPresence, 1200*time.Millisecond)
 	y.Close()
-	var p protocol.Presence
 	expectPush(t, x, protocol.PushPresence, &p)
 	if p != (protocol.Presence{User: "yuri", Online: false}) {
 		t.Fatalf("presence %+v", p)
