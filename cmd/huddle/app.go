@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // app is one invocation's settings and streams. Global flags bind to its
@@ -96,11 +97,20 @@ func (a *app) flagError(err error, cmd string) error {
 		a.printUsage(a.stdout, cmd)
 		return err
 	}
+	msg := flagDashes.Replace(err.Error())
 	if cmd == "" {
-		return usageErrorf("%v", err)
+		return usageErrorf("%s", msg)
 	}
-	return usageErrorf("%s: %v", cmd, err)
+	return usageErrorf("%s: %s", cmd, msg)
 }
+
+// flagDashes writes package flag's messages with the two dashes the usage
+// and the docs use (flag names them with one: "-bogus").
+var flagDashes = strings.NewReplacer(
+	"flag provided but not defined: -", "unknown flag --",
+	"flag needs an argument: -", "flag needs an argument: --",
+	" for flag -", " for flag --",
+)
 
 // note tells the user what a long-running command is doing, on stderr; with
 // --json stderr carries only errors and warnings, so notes are left out.

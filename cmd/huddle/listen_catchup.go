@@ -39,7 +39,7 @@ func (l *listener) catchUp(ctx context.Context) error {
 		}
 	}
 	if printed > 0 {
-		l.a.note("caught up %d messages missed while disconnected", printed)
+		l.a.note("caught up %d %s missed while disconnected", printed, plural(printed, "message", "messages"))
 	}
 	return nil
 }

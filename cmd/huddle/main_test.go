@@ -61,14 +61,14 @@ func TestUsageErrors(t *testing.T) {
 		{"whoami with argument", []string{"whoami", "alice"}, `unexpected argument "alice" (usage: huddle whoami)`},
 		{"friend add without name", []string{"friend", "add"}, "missing argument"},
 		{"friend list with argument", []string{"friend", "list", "x"}, "unexpected argument"},
-		{"unknown global flag", []string{"--bogus", "whoami"}, "flag provided but not defined"},
-		{"unknown command flag", []string{"whoami", "--bogus"}, "flag provided but not defined"},
-		{"flag without value", []string{"profile", "--email"}, "flag needs an argument"},
+		{"unknown global flag", []string{"--bogus", "whoami"}, "unknown flag --bogus"},
+		{"unknown command flag", []string{"whoami", "--bogus"}, "whoami: unknown flag --bogus"},
+		{"flag without value", []string{"profile", "--email"}, "flag needs an argument: --email"},
 		{"bad count", []string{"listen", "--count", "x"}, "invalid value"},
 		{"negative count", []string{"listen", "--count", "-1"}, "must not be negative"},
 		{"bad timeout", []string{"listen", "--timeout", "soon"}, "invalid value"},
 		{"empty server", []string{"--server", "", "whoami"}, "empty address"},
-		{"server not HOST:PORT", []string{"--server", "nonsense", "whoami"}, `invalid value "nonsense" for flag -server: want HOST:PORT`},
+		{"server not HOST:PORT", []string{"--server", "nonsense", "whoami"}, `invalid value "nonsense" for flag --server: want HOST:PORT`},
 		{"server without host", []string{"whoami", "--server", ":7700"}, "want HOST:PORT"},
 		{"server with a bad port", []string{"login", "alice", "--server", "localhost:http"}, `port 1-65535, not "http"`},
 		{"server port out of range", []string{"--server", "localhost:70000", "listen"}, "port 1-65535"},
@@ -295,5 +295,21 @@ func TestNetworkError(t *testing.T) {
 	code, _, stderr := huddle(t, "correct horse\n", "--json", "login", "alice")
 	if code != 1 || !strings.Contains(stderr, `"code":"unavailable"`) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestServerNotRunning: a command that cannot connect says where it tried,
+// once, and how to point it elsewhere, and exits 1 (unavailable).
+func TestServerNotRunning(t *testing.T) {
+	isolate(t)
+	addr := os.Getenv("HUDDLE_SERVER")
+	code, stdout, stderr := huddle(t, "secret password\n", "login", "alice")
+	want := "huddle: cannot reach the server at " + addr + ": connect: connection refused (is huddled running there? --server or HUDDLE_SERVER names another address)\n"
+	if code != 1 || stdout != "" || stderr != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want stderr %q", code, stdout, stderr, want)
+	}
+	code, _, stderr = huddle(t, "secret password\n", "--json", "login", "alice")
+	if code != 1 || !strings.Contains(stderr, `"code":"unavailable"`) || strings.Count(stderr, addr) != 1 {
+		t.Fatalf("--json: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"unicode"
 
@@ -131,15 +132,33 @@ func (a *app) report(kind, what string, err error) {
 	_ = writeJSON(a.stderr, map[string]any{kind: protocol.Error{Code: code, Message: msg}})
 }
 
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // describe maps an error to its protocol code and message, in one place.
 func describe(err error) (protocol.Code, string) {
 	var (
 		ue *usageError
 		ce *cliError
 		pe *protocol.Error
+		oe *net.OpError
 		ne net.Error
 	)
 	switch {
+	case errors.As(err, &oe) && oe.Op == "dial":
+		msg := "cannot reach the server: " + oe.Err.Error()
+		if oe.Addr != nil {
+			msg = fmt.Sprintf("cannot reach the server at %v: %v", oe.Addr, oe.Err)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			msg += " (is huddled running there? --server or HUDDLE_SERVER names another address)"
+		}
+		return protocol.CodeUnavailable, msg
 	case errors.As(err, &ue):
 		return protocol.CodeBadRequest, err.Error()
 	case errors.As(err, &ce):
