@@ -338,11 +338,15 @@ type CallStart struct {
 func (c *CallStart) Validate() error { return CheckName("user", c.User) }
 
 // CallInfo is the reply to call.start and the data of the call.ring push
-// (to every session of the callee).
+// (to every session of the callee). CalleeOnline says whether the callee
+// had a session when the call started (always true in call.ring): an
+// offline friend sees the call only if they connect before the ring
+// timeout. Friends see each other's presence anyway.
 type CallInfo struct {
-	Meeting int64  `json:"meeting"`
-	Caller  string `json:"caller"`
-	Callee  string `json:"callee"`
+	Meeting      int64  `json:"meeting"`
+	Caller       string `json:"caller"`
+	Callee       string `json:"callee"`
+	CalleeOnline bool   `json:"callee_online"`
 }
 
 // Why a call ended, in the call.ended push.

@@ -242,7 +242,7 @@ func TestCalls(t *testing.T) {
 		var rung protocol.CallInfo
 		expectPush(t, bob, protocol.PushCallRing, &rung)
 		expectPush(t, bob2, protocol.PushCallRing, nil)
-		if rung != ci || ci.Caller != "alice" || ci.Callee != "bob" {
+		if rung != ci || ci.Caller != "alice" || ci.Callee != "bob" || !ci.CalleeOnline {
 			t.Fatalf("call.ring %+v, call.start %+v", rung, ci)
 		}
 		return ci
@@ -277,6 +277,18 @@ func TestCalls(t *testing.T) {
 	ci = ring()
 	ended(alice, protocol.CallTimeout)
 	ended(bob, protocol.CallTimeout)
+
+	// Offline: the reply says so, and the call rings (and times out) all the same.
+	bob.Close()
+	bob2.Close()
+	for p := (protocol.Presence{Online: true}); p.Online; { // the greeting at the acceptance comes first
+		expectPush(t, alice, protocol.PushPresence, &p)
+	}
+	call(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "bob"}, &ci)
+	if ci.CalleeOnline {
+		t.Fatalf("call.start to an offline friend: %+v", ci)
+	}
+	ended(alice, protocol.CallTimeout)
 
 	// Only friends.
 	e.newUser("mallory")

@@ -44,7 +44,11 @@ func cmdCall(ctx context.Context, a *app, cl *cmdLine) error {
 		if err != nil {
 			return err
 		}
-		a.note("ringing %s (meeting %d)…", call.Callee, call.Meeting)
+		if call.CalleeOnline {
+			a.note("ringing %s (meeting %d)…", call.Callee, call.Meeting)
+		} else {
+			a.note("ringing %s (meeting %d); %s is offline and sees the call only on connecting before it times out…", call.Callee, call.Meeting, call.Callee)
+		}
 		res, err := waitAnswer(ctx, c, call)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -268,8 +268,9 @@ func TestMeetingServerErrors(t *testing.T) {
 	}
 }
 
-// callFake answers call.start and then, after the reply, sends pushes.
-func callFake(t *testing.T, pushes ...func(c *clifake.Conn)) {
+// callFake answers call.start (the callee online or not) and then, after
+// the reply, sends pushes.
+func callFake(t *testing.T, online bool, pushes ...func(c *clifake.Conn)) {
 	loggedInFake(t, func(s *clifake.Server) {
 		s.Handlers[protocol.TypeCallStart] = func(c *clifake.Conn, req protocol.Request) {
 			var cs protocol.CallStart
@@ -277,7 +278,7 @@ func callFake(t *testing.T, pushes ...func(c *clifake.Conn)) {
 				c.Fail(req.ID, protocol.CodeBadRequest, "bad call.start")
 				return
 			}
-			c.Reply(req.ID, protocol.CallInfo{Meeting: 9, Caller: "alice", Callee: "bob"})
+			c.Reply(req.ID, protocol.CallInfo{Meeting: 9, Caller: "alice", Callee: "bob", CalleeOnline: online})
 			for _, p := range pushes {
 				time.Sleep(20 * time.Millisecond)
 				p(c)
@@ -295,13 +296,13 @@ func members(meeting int64, bob string) func(c *clifake.Conn) {
 }
 
 func TestCallAnswered(t *testing.T) {
-	callFake(t, members(8, protocol.StatusJoined), members(9, protocol.StatusInvited), members(9, protocol.StatusJoined))
+	callFake(t, true, members(8, protocol.StatusJoined), members(9, protocol.StatusInvited), members(9, protocol.StatusJoined))
 	out := mustRun(t, "", "call", "bob", "--json")
 	m := decodeLines(t, out)
 	if len(m) != 1 || m[0]["meeting"] != 9.0 || m[0]["caller"] != "alice" || m[0]["callee"] != "bob" || m[0]["answered"] != true {
 		t.Fatalf("call --json printed %q", out)
 	}
-	callFake(t, members(9, protocol.StatusJoined))
+	callFake(t, true, members(9, protocol.StatusJoined))
 	if code, out, stderr := huddle(t, "", "call", "bob"); code != 0 || out != "bob answered: meeting 9\n" || !strings.Contains(stderr, "ringing bob (meeting 9)") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
@@ -309,7 +310,7 @@ func TestCallAnswered(t *testing.T) {
 
 func TestCallNotAnswered(t *testing.T) {
 	for _, reason := range []string{protocol.CallDeclined, protocol.CallTimeout} {
-		callFake(t, func(c *clifake.Conn) {
+		callFake(t, true, func(c *clifake.Conn) {
 			c.Push(protocol.PushCallEnded, protocol.CallEnded{Meeting: 8, Reason: protocol.CallHangup}) // another call
 			c.Push(protocol.PushCallEnded, protocol.CallEnded{Meeting: 9, Reason: reason})
 		})
@@ -322,9 +323,11 @@ func TestCallNotAnswered(t *testing.T) {
 		if !strings.Contains(stderr, `"code":"unavailable","message":"`+want) {
 			t.Fatalf("%s: stderr %q", reason, stderr)
 		}
-		callFake(t, func(c *clifake.Conn) { c.Push(protocol.PushCallEnded, protocol.CallEnded{Meeting: 9, Reason: reason}) })
+		// Unanswered because bob was offline: the note says so at once.
+		offline := reason == protocol.CallTimeout
+		callFake(t, !offline, func(c *clifake.Conn) { c.Push(protocol.PushCallEnded, protocol.CallEnded{Meeting: 9, Reason: reason}) })
 		code, stdout, stderr = huddle(t, "", "call", "bob")
-		if code != 1 || stdout != "" || strings.Count(stderr, want) != 1 {
+		if code != 1 || stdout != "" || strings.Count(stderr, want) != 1 || strings.Contains(stderr, "bob is offline") != offline {
 			t.Fatalf("%s, text: exit %d, stdout %q, stderr %q", reason, code, stdout, stderr)
 		}
 	}
