@@ -35,13 +35,7 @@ func TestSlowMemberDoesNotDelayOthers(t *testing.T) {
 	owner, _ := e.newUser("boss")
 	call(t, owner, protocol.TypeGroupCreate, protocol.GroupName{Group: "crowd"}, nil)
 	const fast = 24
-	names := make([]string, fast)
-	for i := range names {
-		names[i] = fmt.Sprintf("quick%02d", i)
-		e.register(e.dial(), names[i])
-	}
-	e.register(e.dial(), "snail")
-	call(t, owner, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "crowd", Users: append(names, "snail")}, nil)
+	names := e.crowd(owner, "crowd", "quick", fast, "snail")
 
 	slow := e.rawLogin("snail")
 	_ = slow.Conn.(interface{ SetReadBuffer(int) error }).SetReadBuffer(4096)

@@ -356,13 +356,7 @@ func TestSlowGroupMember(t *testing.T) {
 	owner, _ := e.newUser("host")
 	call(t, owner, protocol.TypeGroupCreate, protocol.GroupName{Group: "big"}, nil)
 	const members = 5
-	names := make([]string, members)
-	for i := range names {
-		names[i] = fmt.Sprintf("fan%02d", i)
-		e.register(e.dial(), names[i])
-	}
-	e.register(e.dial(), "sloth")
-	call(t, owner, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "big", Users: append(names, "sloth")}, nil)
+	names := e.crowd(owner, "big", "fan", members, "sloth")
 
 	// The slow member logs in on a raw connection and then never reads.
 	slow := testutil.DialRaw(t, e.addr())

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -87,6 +89,22 @@ func (e *env) login(name string) (*client.Client, protocol.Session) {
 		e.t.Fatalf("login reply %+v", s)
 	}
 	return c, s
+}
+
+// crowd registers n users named prefix00, prefix01, … and the extra ones,
+// adds them all to group (owner's), and returns the n numbered names.
+func (e *env) crowd(owner *client.Client, group, prefix string, n int, extra ...string) []string {
+	e.t.Helper()
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s%02d", prefix, i)
+		e.register(e.dial(), names[i])
+	}
+	for _, x := range extra {
+		e.register(e.dial(), x)
+	}
+	call(e.t, owner, protocol.TypeGroupAdd, protocol.GroupUsers{Group: group, Users: append(slices.Clone(names), extra...)}, nil)
+	return names
 }
 
 func (e *env) newUser(name string) (*client.Client, protocol.Session) {
