@@ -33,7 +33,7 @@ func (a *meetingActor) startRing(ctx actor.Context) {
 	if !a.st.exists || c == nil || c.Status != storage.StatusInvited {
 		return
 	}
-	a.push(protocol.PushCallRing, protocol.CallInfo{Meeting: a.id, Caller: a.st.m.Host, Callee: c.User, CalleeOnline: true}, func(yield func(string) bool) { yield(c.User) })
+	a.push(protocol.PushCallRing, protocol.CallInfo{Meeting: a.id, Caller: a.st.m.Host, Callee: c.User}, func(yield func(string) bool) { yield(c.User) })
 	a.armRing(ctx, true)
 }
 

@@ -47,7 +47,8 @@ func (a *userActor) callStart(ctx actor.Context, r *request) {
 	}, func(_ actor.Context, data any) any {
 		m := data.(storage.Meeting)
 		a.hub.dir.sendMeeting(m.ID, ringCall{})
-		return protocol.CallInfo{Meeting: m.ID, Caller: caller, Callee: in.User, CalleeOnline: a.hub.dir.Online(in.User)}
+		return protocol.CallStartReply{CallInfo: protocol.CallInfo{Meeting: m.ID, Caller: caller, Callee: in.User},
+			CalleeOnline: a.hub.dir.Online(in.User)}
 	})
 }
 

@@ -112,8 +112,8 @@ func (c *Client) meetingText(ctx context.Context, typ string, meeting int64, tex
 
 // CallStart calls a user: the server creates a two-person meeting and rings
 // the callee, then pushes meeting.members when they join, or call.ended.
-func (c *Client) CallStart(ctx context.Context, user string) (protocol.CallInfo, error) {
-	var out protocol.CallInfo
+func (c *Client) CallStart(ctx context.Context, user string) (protocol.CallStartReply, error) {
+	var out protocol.CallStartReply
 	err := c.Call(ctx, protocol.TypeCallStart, protocol.CallStart{User: user}, &out)
 	return out, err
 }

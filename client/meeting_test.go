@@ -25,7 +25,7 @@ func TestMeetingRequests(t *testing.T) {
 	invite := protocol.MeetingInviteReply{Meeting: 7, Users: []string{"bob", "carol"}}
 	members := protocol.MeetingMembers{Meeting: 7, Members: join.Members}
 	say := protocol.MeetingSayReply{Seq: 3, TS: ts}
-	call := protocol.CallInfo{Meeting: 8, Caller: "alice", Callee: "bob"}
+	call := protocol.CallStartReply{CallInfo: protocol.CallInfo{Meeting: 8, Caller: "alice", Callee: "bob"}, CalleeOnline: true}
 	s := clifake.Start(t, func(s *clifake.Server) {
 		h := s.Handlers
 		h[protocol.TypeMeetingCreate] = r.handler(info)

@@ -337,16 +337,22 @@ type CallStart struct {
 // Validate implements the payload check run by DecodeData.
 func (c *CallStart) Validate() error { return CheckName("user", c.User) }
 
-// CallInfo is the reply to call.start and the data of the call.ring push
-// (to every session of the callee). CalleeOnline says whether the callee
-// had a session when the call started (always true in call.ring): an
-// offline friend sees the call only if they connect before the ring
-// timeout. Friends see each other's presence anyway.
+// CallInfo is the data of the call.ring push (to every session of the
+// callee) and the start of call.start's reply.
 type CallInfo struct {
-	Meeting      int64  `json:"meeting"`
-	Caller       string `json:"caller"`
-	Callee       string `json:"callee"`
-	CalleeOnline bool   `json:"callee_online"`
+	Meeting int64  `json:"meeting"`
+	Caller  string `json:"caller"`
+	Callee  string `json:"callee"`
+}
+
+// CallStartReply is the reply to call.start. CalleeOnline says whether the
+// callee had a session when the call started: call.ring reaches only
+// those; one who connects later finds the call in meeting.list and may
+// still accept it until the ring timeout. Friends see each other's
+// presence anyway.
+type CallStartReply struct {
+	CallInfo
+	CalleeOnline bool `json:"callee_online"`
 }
 
 // Why a call ended, in the call.ended push.

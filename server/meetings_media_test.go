@@ -3,6 +3,7 @@ package server_test
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -237,15 +238,15 @@ func TestCalls(t *testing.T) {
 
 	ring := func() protocol.CallInfo {
 		t.Helper()
-		var ci protocol.CallInfo
-		call(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "bob"}, &ci)
+		var cs protocol.CallStartReply
+		call(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "bob"}, &cs)
 		var rung protocol.CallInfo
 		expectPush(t, bob, protocol.PushCallRing, &rung)
 		expectPush(t, bob2, protocol.PushCallRing, nil)
-		if rung != ci || ci.Caller != "alice" || ci.Callee != "bob" || !ci.CalleeOnline {
-			t.Fatalf("call.ring %+v, call.start %+v", rung, ci)
+		if rung != cs.CallInfo || cs.Caller != "alice" || cs.Callee != "bob" || !cs.CalleeOnline {
+			t.Fatalf("call.ring %+v, call.start %+v", rung, cs)
 		}
-		return ci
+		return cs.CallInfo
 	}
 	ended := func(c *clientT, reason string) {
 		t.Helper()
@@ -284,15 +285,49 @@ func TestCalls(t *testing.T) {
 	for p := (protocol.Presence{Online: true}); p.Online; { // the greeting at the acceptance comes first
 		expectPush(t, alice, protocol.PushPresence, &p)
 	}
-	call(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "bob"}, &ci)
-	if ci.CalleeOnline {
-		t.Fatalf("call.start to an offline friend: %+v", ci)
+	var cs protocol.CallStartReply
+	call(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "bob"}, &cs)
+	if cs.CalleeOnline {
+		t.Fatalf("call.start to an offline friend: %+v", cs)
 	}
 	ended(alice, protocol.CallTimeout)
 
 	// Only friends.
 	e.newUser("mallory")
 	callErr(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "mallory"}, protocol.CodeForbidden)
+}
+
+// TestCallToOfflineFriend: call.start says the callee is offline; one who
+// connects while it rings gets no call.ring, finds the call in meeting.list
+// and may still answer it.
+func TestCallToOfflineFriend(t *testing.T) {
+	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
+	e.srv = testutil.StartServer(t, e.cfg) // the default ring timeout, 30s
+	alice, _ := e.newUser("alice")
+	bob, _ := e.newUser("bob")
+	call(t, alice, protocol.TypeFriendAdd, protocol.FriendTarget{User: "bob"}, nil)
+	call(t, bob, protocol.TypeFriendAccept, protocol.FriendTarget{User: "alice"}, nil)
+	bob.Close()
+	for p := (protocol.Presence{Online: true}); p.Online; { // the greeting at the acceptance comes first
+		expectPush(t, alice, protocol.PushPresence, &p)
+	}
+	var cs protocol.CallStartReply
+	call(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "bob"}, &cs)
+	if cs.CalleeOnline || cs.Callee != "bob" {
+		t.Fatalf("call.start to an offline friend: %+v", cs)
+	}
+	bob, _ = e.login("bob")
+	var ml protocol.MeetingListReply
+	call(t, bob, protocol.TypeMeetingList, protocol.MeetingList{}, &ml)
+	if !slices.ContainsFunc(ml.Meetings, func(m protocol.MeetingInfo) bool {
+		return m.Meeting == cs.Meeting && m.Kind == protocol.KindCall && m.Status == protocol.StatusInvited
+	}) {
+		t.Fatalf("bob's meetings while alice's call rings: %+v", ml.Meetings)
+	}
+	noPush(t, bob, protocol.PushCallRing, 100*time.Millisecond)
+	var jr protocol.MeetingJoinReply
+	call(t, bob, protocol.TypeCallAccept, protocol.MeetingID{Meeting: cs.Meeting}, &jr)
+	expectMembers(t, alice, "alice:joined", "bob:joined")
 }
 
 // With media.multicast off the server names no multicast addresses, and

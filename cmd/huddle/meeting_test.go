@@ -278,7 +278,7 @@ func callFake(t *testing.T, online bool, pushes ...func(c *clifake.Conn)) {
 				c.Fail(req.ID, protocol.CodeBadRequest, "bad call.start")
 				return
 			}
-			c.Reply(req.ID, protocol.CallInfo{Meeting: 9, Caller: "alice", Callee: "bob", CalleeOnline: online})
+			c.Reply(req.ID, protocol.CallStartReply{CallInfo: protocol.CallInfo{Meeting: 9, Caller: "alice", Callee: "bob"}, CalleeOnline: online})
 			for _, p := range pushes {
 				time.Sleep(20 * time.Millisecond)
 				p(c)
