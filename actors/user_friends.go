@@ -58,6 +58,11 @@ func (a *userActor) friendAdd(ctx actor.Context, r *request) {
 		return state, err
 	}, func(_ actor.Context, data any) any {
 		state := data.(string)
+		if a.st.friends[other] == storage.FriendAccepted {
+			// other's request crossed ours and was accepted while this
+			// job ran (its event came first): the friendship stands.
+			return protocol.FriendState{User: other, State: storage.FriendAccepted}
+		}
 		a.st.friends[other] = state
 		if state == storage.FriendAccepted { // other had asked first
 			a.hub.dir.Send(other, &friendEvent{from: a.name, state: storage.FriendAccepted, push: protocol.PushFriendAccepted}, false)

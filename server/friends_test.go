@@ -100,6 +100,24 @@ func TestFriendsAndPresence(t *testing.T) {
 		if len(list.Friends) != 1 || list.Friends[0].User != "cleo" {
 			t.Fatalf("alice's friends after removal: %+v", list.Friends)
 		}
+
+		// cleo answers alice's request with one of her own: that accepts
+		// it, and again each side sees the other online, once.
+		call(t, c, protocol.TypeFriendAdd, protocol.FriendTarget{User: "alice"}, &st)
+		if st.State != protocol.FriendAccepted {
+			t.Fatalf("cleo's add after alice's: %+v", st)
+		}
+		expectPush(t, a1, protocol.PushFriendAccepted, &ev)
+		expectPush(t, a1, protocol.PushPresence, &p)
+		if ev.User != "cleo" || p != (protocol.Presence{User: "cleo", Online: true}) {
+			t.Fatalf("alice after cleo's add: %+v, %+v", ev, p)
+		}
+		expectPush(t, c, protocol.PushPresence, &p)
+		if p != (protocol.Presence{User: "alice", Online: true}) {
+			t.Fatalf("cleo's presence push after her add: %+v, want alice online", p)
+		}
+		noPush(t, c, protocol.PushPresence, 200*time.Millisecond)
+		noPush(t, a1, protocol.PushPresence, 50*time.Millisecond)
 	})
 }
 
