@@ -110,6 +110,7 @@ var flagDashes = strings.NewReplacer(
 	"flag provided but not defined: -", "unknown flag --",
 	"flag needs an argument: -", "flag needs an argument: --",
 	" for flag -", " for flag --",
+	" for -", " for --", // invalid boolean value "x" for -json
 )
 
 // note tells the user what a long-running command is doing, on stderr; with

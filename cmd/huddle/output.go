@@ -116,6 +116,11 @@ func (a *app) printError(err error) {
 // with --json as {kind:{"code","message"}}.
 func (a *app) report(kind, what string, err error) {
 	code, msg := describe(err)
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" && oe.Addr != nil && oe.Addr.String() == a.server && errors.Is(err, syscall.ECONNREFUSED) {
+		// The control connection's address, which the user chose.
+		msg += " (is huddled running there? --server or HUDDLE_SERVER names another address)"
+	}
 	if pe, ok := err.(*protocol.Error); ok && a.json {
 		msg = pe.Message // the code has its own field
 	}
@@ -151,14 +156,10 @@ func describe(err error) (protocol.Code, string) {
 	)
 	switch {
 	case errors.As(err, &oe) && oe.Op == "dial":
-		msg := "cannot reach the server: " + oe.Err.Error()
-		if oe.Addr != nil {
-			msg = fmt.Sprintf("cannot reach the server at %v: %v", oe.Addr, oe.Err)
+		if oe.Addr == nil {
+			return protocol.CodeUnavailable, "cannot reach the server: " + oe.Err.Error()
 		}
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			msg += " (is huddled running there? --server or HUDDLE_SERVER names another address)"
-		}
-		return protocol.CodeUnavailable, msg
+		return protocol.CodeUnavailable, fmt.Sprintf("cannot reach the server at %v: %v", oe.Addr, oe.Err)
 	case errors.As(err, &ue):
 		return protocol.CodeBadRequest, err.Error()
 	case errors.As(err, &ce):
