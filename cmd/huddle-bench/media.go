@@ -262,8 +262,12 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, met
 	if rate > 0 {
 		what = strconv.Itoa(rate) + " packets/s each"
 	}
-	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v after %v of warm-up",
-		len(meetings), size, fanout, what, d, l.warmup)
+	warm := ""
+	if l.warmup > 0 {
+		warm = fmt.Sprintf(" after %v of warm-up", l.warmup)
+	}
+	progressf(progress, "%d publishers send %d-byte payloads to %d subscribers each, %s, for %v%s",
+		len(meetings), size, fanout, what, d, warm)
 	if err := warmUp(ctx, s, recvs, size, l.warmup); err != nil {
 		return result{}, err
 	}
@@ -343,8 +347,8 @@ func runMedia(ctx context.Context, meetings []*benchMeeting, srv serverProc, met
 // counts and latencies start again from zero. The first packets of a run
 // meet a cold machine: the first datagram to each of 5,000 subscriber
 // sockets found the kernel's structures for it out of the caches and cost
-// the relay tens of ms in all (bench/RESULTS.md, 2026-12-03 09:00), the
-// start of a meeting rather than the steady load a run measures.
+// the relay tens of ms in all (bench/RESULTS.md, "2026-12-03, 08:39–10:10
+// UTC"), the start of a meeting rather than the steady load a run measures.
 func warmUp(ctx context.Context, s *mediaSender, recvs []*receiver, size int, d time.Duration) error {
 	if d <= 0 {
 		return nil

@@ -87,7 +87,8 @@ type result struct {
 	Received         int64    `json:"received,omitempty"`
 	Loss             *float64 `json:"loss,omitempty"`
 	// hop: copies its forwarder's socket would not take, and datagrams
-	// too large for its buffers (not forwarded).
+	// too large for its buffers (not forwarded), counted over the
+	// forwarder's life: the warm-up's included.
 	ForwarderDropped   int64   `json:"forwarder_dropped,omitempty"`
 	ForwarderTruncated int64   `json:"forwarder_truncated,omitempty"`
 	P999ms             float64 `json:"p999_ms,omitempty"`
