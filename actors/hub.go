@@ -31,6 +31,8 @@ type Hub struct {
 	files  Files
 	relay  *media.Relay
 	pool   *addrPool
+	// ringing: the calls that ring now, for the sessions their callees open
+	ringing ringing
 
 	meet     configs.Meetings
 	mediaCfg configs.Media

@@ -33,6 +33,7 @@ type meetingState struct {
 	busy     bool  // a load or change is being stored
 	received uint64
 	ring     *time.Timer // a ringing call's timeout
+	ringFor  string      // its callee, in Hub.ringing while ring is set
 	// The member list's pushes: when the last went out, the timer of the
 	// next while one is due (a flushMembers on its way), and who must get it
 	// besides the present members.

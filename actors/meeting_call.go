@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -41,7 +42,8 @@ func (a *meetingActor) startRing(ctx actor.Context) {
 // the whole timeout for a new call, what is left of it for one loaded again
 // (after a restart, an expired ring ends the call at once).
 func (a *meetingActor) armRing(ctx actor.Context, fresh bool) {
-	if c := a.callee(); c == nil || c.Status != storage.StatusInvited {
+	c := a.callee()
+	if c == nil || c.Status != storage.StatusInvited {
 		return
 	}
 	wait := a.hub.meet.RingTimeout
@@ -51,19 +53,65 @@ func (a *meetingActor) armRing(ctx actor.Context, fresh bool) {
 	a.stopRing()
 	self, root, created := ctx.Self(), a.hub.system.Root, a.st.m.Created
 	a.st.ring = time.AfterFunc(max(wait, 0), func() { root.Send(self, ringTimeout{created: created}) })
+	a.st.ringFor = c.User
+	a.hub.ringing.add(c.User, a.id, a.st.m.Host)
 }
 
 func (a *meetingActor) stopRing() {
 	if a.st.ring != nil {
 		a.st.ring.Stop()
 		a.st.ring = nil
+		a.hub.ringing.remove(a.st.ringFor, a.id)
 	}
+}
+
+// ringing is every call that rings now, by callee, with its caller: a
+// session the callee opens while one rings is rung too (userActor's
+// handleAttach), as the sessions open when it started were.
+type ringing struct {
+	mu    sync.Mutex
+	calls map[string]map[int64]string // callee → meeting → caller
+}
+
+func (r *ringing) add(callee string, meeting int64, caller string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls == nil {
+		r.calls = make(map[string]map[int64]string)
+	}
+	if r.calls[callee] == nil {
+		r.calls[callee] = make(map[int64]string)
+	}
+	r.calls[callee][meeting] = caller
+}
+
+func (r *ringing) remove(callee string, meeting int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.calls[callee], meeting)
+	if len(r.calls[callee]) == 0 {
+		delete(r.calls, callee)
+	}
+}
+
+// of lists the calls ringing callee.
+func (r *ringing) of(callee string) []protocol.CallInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []protocol.CallInfo
+	for m, caller := range r.calls[callee] {
+		out = append(out, protocol.CallInfo{Meeting: m, Caller: caller, Callee: callee})
+	}
+	return out
 }
 
 // ringTimedOut ends a call nobody answered. It waits its turn in the queue
 // like a request: an accept may be being stored.
 func (a *meetingActor) ringTimedOut(ctx actor.Context, m ringTimeout) {
-	a.st.ring = nil
+	if a.st.ring != nil {
+		a.st.ring = nil
+		a.hub.ringing.remove(a.st.ringFor, a.id)
+	}
 	if c := a.callee(); a.st.exists && a.st.m.Created.Equal(m.created) && c != nil && c.Status == storage.StatusInvited {
 		a.endMeeting(ctx, nil, protocol.CallTimeout)
 	}

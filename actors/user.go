@@ -243,6 +243,11 @@ func (a *userActor) handleAttach(ctx actor.Context, m *attach) {
 	a.publishConns()
 	m.reply.FriendRequests = a.friendRequests()
 	a.hub.reply(m.req, m.reply)
+	for _, call := range a.hub.ringing.of(a.name) { // rung before this session was open
+		if frame, err := protocol.EncodePush(protocol.PushCallRing, call); err == nil {
+			c.Send(frame)
+		}
+	}
 	if len(a.st.sessions) == 1 {
 		a.announce(true)
 	}

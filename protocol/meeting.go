@@ -346,10 +346,9 @@ type CallInfo struct {
 }
 
 // CallStartReply is the reply to call.start. CalleeOnline says whether the
-// callee had a session when the call started: call.ring reaches only
-// those; one who connects later finds the call in meeting.list and may
-// still accept it until the ring timeout. Friends see each other's
-// presence anyway.
+// callee had a session when the call started; a session they open while
+// it rings gets call.ring then, until the ring timeout. Friends see each
+// other's presence anyway.
 type CallStartReply struct {
 	CallInfo
 	CalleeOnline bool `json:"callee_online"`

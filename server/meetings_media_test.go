@@ -297,9 +297,10 @@ func TestCalls(t *testing.T) {
 	callErr(t, alice, protocol.TypeCallStart, protocol.CallStart{User: "mallory"}, protocol.CodeForbidden)
 }
 
-// TestCallToOfflineFriend: call.start says the callee is offline; one who
-// connects while it rings gets no call.ring, finds the call in meeting.list
-// and may still answer it.
+// TestCallToOfflineFriend: call.start says the callee is offline; a
+// session the callee opens while it rings gets call.ring then, finds the
+// call in meeting.list, and may answer it; once answered, a new session is
+// not rung.
 func TestCallToOfflineFriend(t *testing.T) {
 	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
 	e.srv = testutil.StartServer(t, e.cfg) // the default ring timeout, 30s
@@ -317,6 +318,11 @@ func TestCallToOfflineFriend(t *testing.T) {
 		t.Fatalf("call.start to an offline friend: %+v", cs)
 	}
 	bob, _ = e.login("bob")
+	var rung protocol.CallInfo
+	expectPush(t, bob, protocol.PushCallRing, &rung)
+	if rung != cs.CallInfo {
+		t.Fatalf("call.ring on the session opened while it rang: %+v, want %+v", rung, cs.CallInfo)
+	}
 	var ml protocol.MeetingListReply
 	call(t, bob, protocol.TypeMeetingList, protocol.MeetingList{}, &ml)
 	if !slices.ContainsFunc(ml.Meetings, func(m protocol.MeetingInfo) bool {
@@ -324,10 +330,11 @@ func TestCallToOfflineFriend(t *testing.T) {
 	}) {
 		t.Fatalf("bob's meetings while alice's call rings: %+v", ml.Meetings)
 	}
-	noPush(t, bob, protocol.PushCallRing, 100*time.Millisecond)
 	var jr protocol.MeetingJoinReply
 	call(t, bob, protocol.TypeCallAccept, protocol.MeetingID{Meeting: cs.Meeting}, &jr)
 	expectMembers(t, alice, "alice:joined", "bob:joined")
+	bob2, _ := e.login("bob")
+	noPush(t, bob2, protocol.PushCallRing, 200*time.Millisecond)
 }
 
 // With media.multicast off the server names no multicast addresses, and

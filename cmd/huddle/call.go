@@ -47,7 +47,7 @@ func cmdCall(ctx context.Context, a *app, cl *cmdLine) error {
 		if call.CalleeOnline {
 			a.note("ringing %s (meeting %d)…", call.Callee, call.Meeting)
 		} else {
-			a.note("ringing %s (meeting %d); %s is offline: no ring reaches them, but the call is in their meeting list until it times out…", call.Callee, call.Meeting, call.Callee)
+			a.note("ringing %s (meeting %d); %s is offline and is rung on connecting, until the call times out…", call.Callee, call.Meeting, call.Callee)
 		}
 		res, err := waitAnswer(ctx, c, call.CallInfo)
 		if err != nil {
