@@ -32,8 +32,7 @@ type meetingState struct {
 	queue    []any // requests (and rings) waiting for a load or a change
 	busy     bool  // a load or change is being stored
 	received uint64
-	ring     *time.Timer // a ringing call's timeout
-	ringFor  string      // its callee, in Hub.ringing while ring is set
+	ring     *time.Timer // a ringing call's timeout; the call is in Hub.ringing while it is set
 	// The member list's pushes: when the last went out, the timer of the
 	// next while one is due (a flushMembers on its way), and who must get it
 	// besides the present members.
@@ -91,9 +90,7 @@ func (a *meetingActor) Receive(ctx actor.Context) {
 		a.hub.log.Warn("meeting actor restarting", "meeting", a.id)
 	case *actor.Stopping:
 		a.stopRing()
-		if a.st.membersDue != nil {
-			a.flushMembers() // now: the timer's message would find no actor
-		}
+		a.flushDueMembers() // now: the timer's message would find no actor
 		a.stopRecordingNow()
 	case *routed:
 		a.st.received++
@@ -108,9 +105,7 @@ func (a *meetingActor) Receive(ctx actor.Context) {
 	case *jobDone:
 		a.jobDone(ctx, m)
 	case flushMembers:
-		if a.st.membersDue != nil {
-			a.flushMembers()
-		}
+		a.flushDueMembers()
 	case ringTimeout, recordingFull:
 		a.enqueue(ctx, m)
 	}
@@ -391,6 +386,13 @@ func (a *meetingActor) pushMembers(ctx actor.Context, extra ...string) {
 	}
 	self, root := ctx.Self(), a.hub.system.Root
 	a.st.membersDue = time.AfterFunc(wait, func() { root.Send(self, flushMembers{}) })
+}
+
+// flushDueMembers sends the member list now if a push is waiting.
+func (a *meetingActor) flushDueMembers() {
+	if a.st.membersDue != nil {
+		a.flushMembers()
+	}
 }
 
 // flushMembers pushes the member list now (see pushMembers).

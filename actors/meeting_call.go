@@ -53,15 +53,19 @@ func (a *meetingActor) armRing(ctx actor.Context, fresh bool) {
 	a.stopRing()
 	self, root, created := ctx.Self(), a.hub.system.Root, a.st.m.Created
 	a.st.ring = time.AfterFunc(max(wait, 0), func() { root.Send(self, ringTimeout{created: created}) })
-	a.st.ringFor = c.User
 	a.hub.ringing.add(c.User, a.id, a.st.m.Host)
 }
 
+// stopRing stops the ring timeout (harmless when it has just fired) and
+// takes the call out of Hub.ringing.
 func (a *meetingActor) stopRing() {
-	if a.st.ring != nil {
-		a.st.ring.Stop()
-		a.st.ring = nil
-		a.hub.ringing.remove(a.st.ringFor, a.id)
+	if a.st.ring == nil {
+		return
+	}
+	a.st.ring.Stop()
+	a.st.ring = nil
+	if c := a.callee(); c != nil { // a call's callee stays a member
+		a.hub.ringing.remove(c.User, a.id)
 	}
 }
 
@@ -108,10 +112,7 @@ func (r *ringing) of(callee string) []protocol.CallInfo {
 // ringTimedOut ends a call nobody answered. It waits its turn in the queue
 // like a request: an accept may be being stored.
 func (a *meetingActor) ringTimedOut(ctx actor.Context, m ringTimeout) {
-	if a.st.ring != nil {
-		a.st.ring = nil
-		a.hub.ringing.remove(a.st.ringFor, a.id)
-	}
+	a.stopRing()
 	if c := a.callee(); a.st.exists && a.st.m.Created.Equal(m.created) && c != nil && c.Status == storage.StatusInvited {
 		a.endMeeting(ctx, nil, protocol.CallTimeout)
 	}

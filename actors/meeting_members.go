@@ -234,9 +234,7 @@ func (a *meetingActor) endMeeting(ctx actor.Context, r *request, reason string) 
 			a.st.rec = nil
 			a.push(protocol.PushRecordStopped, data.(protocol.RecordingInfo), a.withStatus(storage.StatusJoined))
 		}
-		if a.st.membersDue != nil {
-			a.flushMembers() // the last change before the end
-		}
+		a.flushDueMembers() // the last change before the end
 		// call.ended first: it says why, and a client may stop at
 		// meeting.ended.
 		present := slices.Collect(a.present())

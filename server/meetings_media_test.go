@@ -274,10 +274,13 @@ func TestCalls(t *testing.T) {
 	ended(alice, protocol.CallDeclined)
 	callErr(t, bob, protocol.TypeCallAccept, protocol.MeetingID{Meeting: ci.Meeting}, protocol.CodeNotFound)
 
-	// Not answered.
+	// Not answered; a session opened after the timeout is not rung.
 	ci = ring()
 	ended(alice, protocol.CallTimeout)
 	ended(bob, protocol.CallTimeout)
+	bob3, _ := e.login("bob")
+	noPush(t, bob3, protocol.PushCallRing, 200*time.Millisecond)
+	bob3.Close()
 
 	// Offline: the reply says so, and the call rings (and times out) all the same.
 	bob.Close()
