@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"huddle/protocol"
@@ -63,6 +64,26 @@ func (h *Hub) register(ctx context.Context, r *request) error {
 	return nil
 }
 
+// passwordWait is how long a password check for account name from ip must
+// wait: 0 if it may run now. Failures count per account and IP, per
+// account from every IP (a higher limit) and per IP, so that a stranger's
+// guesses lock the owner out only from the stranger's address until they
+// come from many addresses.
+func (h *Hub) passwordWait(name string, ip netip.Addr) time.Duration {
+	return max(h.failAccount.Wait(failKey(name, ip)), h.failAccountTotal.Wait(name), h.failIP.Wait(ip.String()))
+}
+
+// passwordFailed counts a wrong password for account name from ip.
+func (h *Hub) passwordFailed(name string, ip netip.Addr) {
+	h.failAccount.Hit(failKey(name, ip))
+	h.failAccountTotal.Hit(name)
+	h.failIP.Hit(ip.String())
+}
+
+// failKey is the failAccount key of account name from ip (a NUL cannot
+// be in either).
+func failKey(name string, ip netip.Addr) string { return name + "\x00" + ip.String() }
+
 // login checks the password. An unknown name costs the same argon2 work as a
 // wrong password and gets the same error, so names cannot be probed.
 func (h *Hub) login(ctx context.Context, r *request) error {
@@ -70,8 +91,8 @@ func (h *Hub) login(ctx context.Context, r *request) error {
 	if err := protocol.DecodeData(r.Data, &in); err != nil {
 		return err
 	}
-	ip := r.conn.RemoteAddr().String()
-	if wait := max(h.failAccount.Wait(in.Name), h.failIP.Wait(ip)); wait > 0 {
+	ip := r.conn.RemoteAddr()
+	if wait := h.passwordWait(in.Name, ip); wait > 0 {
 		return tooManyFailures(wait)
 	}
 	u, err := h.store.GetUser(ctx, in.Name)
@@ -83,8 +104,7 @@ func (h *Hub) login(ctx context.Context, r *request) error {
 		return err
 	}
 	if !ok {
-		h.failAccount.Hit(in.Name)
-		h.failIP.Hit(ip)
+		h.passwordFailed(in.Name, ip)
 		return errBadCredentials
 	}
 	token, hash, err := newToken()

@@ -37,9 +37,10 @@ type Hub struct {
 	meet     configs.Meetings
 	mediaCfg configs.Media
 
-	failAccount *Limiter
-	failIP      *Limiter
-	registerIP  *Limiter
+	failAccount      *Limiter // key: account and IP (failKey)
+	failAccountTotal *Limiter // key: account
+	failIP           *Limiter
+	registerIP       *Limiter
 
 	inflight     atomic.Int64
 	writerFull   atomic.Int64  // messages refused because the writer's queue was full
@@ -69,22 +70,23 @@ func NewHub(store storage.Store, files Files, relay *media.Relay, cfg configs.Co
 	auth, acfg, chat := cfg.Auth, cfg.Actors, cfg.Chat
 	first, last := cfg.Media.PortRange()
 	h := &Hub{
-		store:       store,
-		files:       files,
-		relay:       relay,
-		pool:        newAddrPool(cfg.Media.MulticastPrefix(), first, last),
-		meet:        cfg.Meetings,
-		mediaCfg:    cfg.Media,
-		log:         log,
-		auth:        auth,
-		acfg:        acfg,
-		chat:        chat,
-		system:      actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log.With("lib", "protoactor") })),
-		hasher:      NewHasher(Argon2Params{Memory: auth.Argon2Memory, Time: auth.Argon2Time, Threads: auth.Argon2Threads}, auth.EffectiveHashWorkers(), auth.HashQueue),
-		failAccount: NewLimiter(auth.FailPerAccount, auth.FailWindow),
-		failIP:      NewLimiter(auth.FailPerIP, auth.FailWindow),
-		registerIP:  NewLimiter(auth.RegisterPerIP, auth.FailWindow),
-		now:         time.Now,
+		store:            store,
+		files:            files,
+		relay:            relay,
+		pool:             newAddrPool(cfg.Media.MulticastPrefix(), first, last),
+		meet:             cfg.Meetings,
+		mediaCfg:         cfg.Media,
+		log:              log,
+		auth:             auth,
+		acfg:             acfg,
+		chat:             chat,
+		system:           actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log.With("lib", "protoactor") })),
+		hasher:           NewHasher(Argon2Params{Memory: auth.Argon2Memory, Time: auth.Argon2Time, Threads: auth.Argon2Threads}, auth.EffectiveHashWorkers(), auth.HashQueue),
+		failAccount:      NewLimiter(auth.FailPerAccount, auth.FailWindow),
+		failAccountTotal: NewLimiter(auth.FailPerAccountTotal, auth.FailWindow),
+		failIP:           NewLimiter(auth.FailPerIP, auth.FailWindow),
+		registerIP:       NewLimiter(auth.RegisterPerIP, auth.FailWindow),
+		now:              time.Now,
 		// Every flow waits for at most one hash: beyond the workers and their
 		// queue, a flow could only wait to be refused.
 		accountSlots: make(chan struct{}, auth.EffectiveHashWorkers()+auth.HashQueue),

@@ -76,7 +76,7 @@ func (a *userActor) passwd(ctx actor.Context, r *request) {
 		a.hub.fail(r, err)
 		return
 	}
-	if wait := a.hub.failAccount.Wait(a.name); wait > 0 {
+	if wait := a.hub.passwordWait(a.name, r.conn.RemoteAddr()); wait > 0 {
 		a.hub.fail(r, tooManyFailures(wait))
 		return
 	}
@@ -91,7 +91,7 @@ func (a *userActor) passwd(ctx actor.Context, r *request) {
 			return nil, err
 		}
 		if !ok {
-			a.hub.failAccount.Hit(a.name)
+			a.hub.passwordFailed(a.name, r.conn.RemoteAddr())
 			return nil, protocol.Errorf(protocol.CodeUnauthorized, "old password is wrong")
 		}
 		hash, err := a.hub.hasher.Hash(sctx, in.NewPassword)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,9 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 // connect dials, says hello and starts the connection's goroutines.
 func (c *Client) connect(ctx context.Context) (*conn, error) {
 	var d net.Dialer
+	if c.opts.localIP.IsValid() {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(c.opts.localIP, 0))
+	}
 	nc, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", c.addr, err)

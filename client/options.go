@@ -1,6 +1,7 @@
 package client
 
 import (
+	"net/netip"
 	"time"
 
 	"huddle/protocol"
@@ -26,6 +27,7 @@ type options struct {
 	pushHandler func(protocol.Push)
 	clientName  string
 	heartbeat   time.Duration // 0: the server's interval; < 0: off
+	localIP     netip.Addr    // the control connection's source; invalid: the system's choice
 
 	stallTimeout  time.Duration
 	dialTimeout   time.Duration
@@ -61,6 +63,14 @@ func WithPushHandler(fn func(protocol.Push)) Option {
 // WithClientName sets the client string sent in hello, e.g. "huddle-cli/0.3".
 func WithClientName(name string) Option {
 	return func(o *options) { o.clientName = name }
+}
+
+// WithLocalIP makes the control connection come from ip, on a host with
+// more than one address. The server takes that address as the client's
+// host: media sources it registers must be on it, and failed logins are
+// counted per address.
+func WithLocalIP(ip netip.Addr) Option {
+	return func(o *options) { o.localIP = ip }
 }
 
 // WithHeartbeat overrides the ping interval the server announces in its hello

@@ -64,16 +64,21 @@ type Net struct {
 
 // Auth configures accounts, password hashing and sessions.
 type Auth struct {
-	Argon2Memory   uint32        `yaml:"argon2_memory_kib"`
-	Argon2Time     uint32        `yaml:"argon2_time"`
-	Argon2Threads  uint8         `yaml:"argon2_threads"`
-	HashWorkers    int           `yaml:"hash_workers"`
-	HashQueue      int           `yaml:"hash_queue"`
-	SessionTTL     time.Duration `yaml:"session_ttl"`
-	FailWindow     time.Duration `yaml:"login_fail_window"`
-	FailPerAccount int           `yaml:"login_fail_per_account"`
-	FailPerIP      int           `yaml:"login_fail_per_ip"`
-	RegisterPerIP  int           `yaml:"register_per_ip"`
+	Argon2Memory  uint32        `yaml:"argon2_memory_kib"`
+	Argon2Time    uint32        `yaml:"argon2_time"`
+	Argon2Threads uint8         `yaml:"argon2_threads"`
+	HashWorkers   int           `yaml:"hash_workers"`
+	HashQueue     int           `yaml:"hash_queue"`
+	SessionTTL    time.Duration `yaml:"session_ttl"`
+	FailWindow    time.Duration `yaml:"login_fail_window"`
+	// FailPerAccount counts one account's failures from one IP, so that
+	// a stranger's guesses lock the owner out only from the stranger's
+	// address; FailPerAccountTotal counts them from every IP, to bound
+	// guessing spread over many addresses.
+	FailPerAccount      int `yaml:"login_fail_per_account"`
+	FailPerAccountTotal int `yaml:"login_fail_per_account_total"`
+	FailPerIP           int `yaml:"login_fail_per_ip"`
+	RegisterPerIP       int `yaml:"register_per_ip"`
 }
 
 // Actors configures the actor runtime.
@@ -178,16 +183,17 @@ func DefaultConfig() Config {
 			ShutdownTimeout: 10 * time.Second,
 		},
 		Auth: Auth{
-			Argon2Memory:   19 * 1024,
-			Argon2Time:     2,
-			Argon2Threads:  1,
-			HashWorkers:    0,
-			HashQueue:      1024,
-			SessionTTL:     30 * 24 * time.Hour,
-			FailWindow:     time.Minute,
-			FailPerAccount: 5,
-			FailPerIP:      50,
-			RegisterPerIP:  100,
+			Argon2Memory:        19 * 1024,
+			Argon2Time:          2,
+			Argon2Threads:       1,
+			HashWorkers:         0,
+			HashQueue:           1024,
+			SessionTTL:          30 * 24 * time.Hour,
+			FailWindow:          time.Minute,
+			FailPerAccount:      5,
+			FailPerAccountTotal: 100,
+			FailPerIP:           50,
+			RegisterPerIP:       100,
 		},
 		Actors: Actors{
 			UserIdle:       2 * time.Minute,
@@ -512,6 +518,9 @@ func (c *Config) Validate() error {
 	positive("auth.session_ttl", int64(a.SessionTTL))
 	positive("auth.login_fail_window", int64(a.FailWindow))
 	positive("auth.login_fail_per_account", int64(a.FailPerAccount))
+	if a.FailPerAccountTotal < a.FailPerAccount {
+		bad("auth.login_fail_per_account_total", "must be at least auth.login_fail_per_account")
+	}
 	positive("auth.login_fail_per_ip", int64(a.FailPerIP))
 	positive("auth.register_per_ip", int64(a.RegisterPerIP))
 	positive("actors.user_idle", int64(c.Actors.UserIdle))

@@ -74,6 +74,7 @@ func TestValidateNamesBadKey(t *testing.T) {
 		{"net.auth_timeout", func(c *Config) { c.Net.AuthTimeout = 0 }},
 		{"auth.argon2_time", func(c *Config) { c.Auth.Argon2Time = 0 }},
 		{"auth.login_fail_per_account", func(c *Config) { c.Auth.FailPerAccount = 0 }},
+		{"auth.login_fail_per_account_total", func(c *Config) { c.Auth.FailPerAccountTotal = c.Auth.FailPerAccount - 1 }},
 		{"actors.request_queue", func(c *Config) { c.Actors.RequestQueue = -1 }},
 		{"chat.writers", func(c *Config) { c.Chat.Writers = 0 }},
 		{"chat.writers", func(c *Config) { c.Chat.Writers = 17 }},

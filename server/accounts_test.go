@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
+	"huddle/client"
 	"huddle/internal/testutil"
 	"huddle/protocol"
 )
@@ -92,22 +94,33 @@ func TestLoginThrottling(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			cfg := testutil.TestConfig(t, b)
 			cfg.Auth.FailPerAccount = 3
+			cfg.Auth.FailPerAccountTotal = 5
 			cfg.Auth.FailPerIP = 6
 			e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+			from := func(ip string) *client.Client { return e.dial(client.WithLocalIP(netip.MustParseAddr(ip))) }
 			c := e.dial()
 			e.register(c, "dave")
 			e.register(c, "erin")
 			for range 3 {
 				callErr(t, c, protocol.TypeAuthLogin, protocol.Login{Name: "dave", Password: "guess guess"}, protocol.CodeUnauthorized)
 			}
-			// The account is locked for the window, even with the right password.
+			// The account is locked for the window from the guesser's
+			// address, even with the right password, but not from another.
 			callErr(t, c, protocol.TypeAuthLogin, protocol.Login{Name: "dave", Password: password}, protocol.CodeRateLimited)
+			call(t, from("127.0.0.2"), protocol.TypeAuthLogin, protocol.Login{Name: "dave", Password: password}, nil)
+			// Failures from every address count together up to the total:
+			// two more from a second address lock the account everywhere.
+			for range 2 {
+				callErr(t, from("127.0.0.3"), protocol.TypeAuthLogin, protocol.Login{Name: "dave", Password: "guess guess"}, protocol.CodeUnauthorized)
+			}
+			callErr(t, from("127.0.0.4"), protocol.TypeAuthLogin, protocol.Login{Name: "dave", Password: password}, protocol.CodeRateLimited)
 			// Other accounts still work until the IP limit is reached.
 			call(t, e.dial(), protocol.TypeAuthLogin, protocol.Login{Name: "erin", Password: password}, nil)
 			for _, name := range []string{"erin", "erin", "frank"} {
 				callErr(t, c, protocol.TypeAuthLogin, protocol.Login{Name: name, Password: "guess guess"}, protocol.CodeUnauthorized)
 			}
 			callErr(t, c, protocol.TypeAuthLogin, protocol.Login{Name: "erin", Password: password}, protocol.CodeRateLimited)
+			call(t, from("127.0.0.2"), protocol.TypeAuthLogin, protocol.Login{Name: "erin", Password: password}, nil)
 		})
 	}
 }
