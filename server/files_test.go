@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"huddle/internal/testutil"
+	"huddle/internal/testutil/wait"
 	"huddle/protocol"
 )
 
@@ -157,6 +159,38 @@ func stallPatch(t *testing.T, up protocol.FileUploadReply, first []byte) {
 	}
 }
 
+// cutPatch starts a PATCH of all of data from offset 0, sends the first n
+// bytes, waits until the server has them, and breaks the connection.
+func cutPatch(t *testing.T, up protocol.FileUploadReply, data []byte, n int) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPatch, up.URL, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(data))
+	req.Header.Set("Authorization", "Bearer "+up.Token)
+	req.Header.Set("Upload-Offset", "0")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("PATCH answered %s", resp.Status)
+		}
+		done <- err
+	}()
+	if _, err := pw.Write(data[:n]); err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(n)
+	wait.For(t, 5*time.Second, want+" bytes on the server", func() bool { return head(t, up).Get("Upload-Offset") == want })
+	pw.CloseWithError(errors.New("connection broken by the test"))
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "broken by the test") {
+		t.Fatalf("the broken PATCH: %v, want it broken", err)
+	}
+}
+
 func download(t *testing.T, c *clientT, id string) protocol.FileDownloadReply {
 	t.Helper()
 	var d protocol.FileDownloadReply
@@ -169,8 +203,36 @@ func TestFileTransfer(t *testing.T) {
 		a, _ := e.newUser("alice")
 		b, _ := e.newUser("bob")
 		c, _ := e.newUser("carol")
+		dan, _ := e.newUser("dan")
+		// Every online session of a recipient hears of a file, and so do
+		// the sender's other sessions.
+		b2, _ := e.login("bob")
+		a2, _ := e.login("alice")
 		call(t, a, protocol.TypeGroupCreate, protocol.GroupName{Group: "devs"}, nil)
-		call(t, a, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "devs", Users: []string{"bob"}}, nil)
+		call(t, a, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "devs", Users: []string{"bob", "dan"}}, nil)
+		wantFileNew := func(what string, info protocol.FileInfo, cs ...*clientT) {
+			t.Helper()
+			for i, c := range cs {
+				var pushed protocol.FileInfo
+				expectPush(t, c, protocol.PushFileNew, &pushed)
+				if pushed.File != info.File || pushed.Size != info.Size || pushed.SHA256 != info.SHA256 || pushed.Group != info.Group {
+					t.Fatalf("%s: file.new to session %d: %+v, stored %+v", what, i, pushed, info)
+				}
+			}
+		}
+		wantDownload := func(what string, c *clientT, info protocol.FileInfo, data []byte) {
+			t.Helper()
+			d := download(t, c, info.File)
+			resp, body := get(t, d.URL, d.Token)
+			wantStatus(t, what, resp, http.StatusOK)
+			if !bytes.Equal(body, data) {
+				t.Fatalf("%s: downloaded %d bytes differ from the %d sent", what, len(body), len(data))
+			}
+			if resp.Header.Get("ETag") != `"`+sum(data)+`"` || !strings.Contains(resp.Header.Get("Content-Disposition"), info.Name) ||
+				resp.Header.Get("Content-Type") != "application/x-test" {
+				t.Fatalf("%s: headers %v", what, resp.Header)
+			}
+		}
 
 		for _, size := range []int{0, 1, 3<<20 + 7} {
 			data := randomBytes(size)
@@ -179,37 +241,29 @@ func TestFileTransfer(t *testing.T) {
 			if info.Size != int64(size) || info.SHA256 != sum(data) || info.From != "alice" || info.To != "bob" || info.Name != name {
 				t.Fatalf("stored %+v", info)
 			}
-			var pushed protocol.FileInfo
-			expectPush(t, b, protocol.PushFileNew, &pushed)
-			if pushed.File != info.File || pushed.Size != int64(size) {
-				t.Fatalf("file.new %+v, stored %+v", pushed, info)
-			}
-			d := download(t, b, info.File)
-			resp, body := get(t, d.URL, d.Token)
-			wantStatus(t, "download", resp, http.StatusOK)
-			if !bytes.Equal(body, data) {
-				t.Fatalf("%s: downloaded %d bytes differ from the %d sent", name, len(body), size)
-			}
-			if resp.Header.Get("ETag") != `"`+sum(data)+`"` || !strings.Contains(resp.Header.Get("Content-Disposition"), name) ||
-				resp.Header.Get("Content-Type") != "application/x-test" {
-				t.Fatalf("headers %v", resp.Header)
-			}
+			wantFileNew(name, info, b, b2, a2)
+			wantDownload(name, b, info, data)
 			callErr(t, c, protocol.TypeFileDownload, protocol.FileID{File: info.File}, protocol.CodeForbidden)
 		}
+		noPush(t, dan, protocol.PushFileNew, 100*time.Millisecond)
 
-		// To a group: every other member hears of it; outsiders may not read it.
-		data := randomBytes(100_000)
-		info := sendFile(t, a, protocol.Conversation{Group: "devs"}, "plan.txt", data)
-		if info.Group != "devs" || info.To != "devs" {
-			t.Fatalf("group file %+v", info)
-		}
-		var pushed protocol.FileInfo
-		expectPush(t, b, protocol.PushFileNew, &pushed)
-		if pushed.File != info.File || pushed.Group != "devs" {
-			t.Fatalf("group file.new %+v", pushed)
+		// To a group, of every size: every session of every other member
+		// hears of it; outsiders neither hear of it nor may read it.
+		var data []byte
+		var info protocol.FileInfo
+		for _, size := range []int{0, 1, 3<<20 + 7, 100_000} {
+			data = randomBytes(size)
+			name := fmt.Sprintf("plan-%d.txt", size)
+			info = sendFile(t, a, protocol.Conversation{Group: "devs"}, name, data)
+			if info.Group != "devs" || info.To != "devs" || info.Size != int64(size) || info.SHA256 != sum(data) || info.Name != name {
+				t.Fatalf("group file %+v", info)
+			}
+			wantFileNew("group "+name, info, b, b2, dan, a2)
+			wantDownload("group "+name+" by bob", b, info, data)
+			wantDownload("group "+name+" by dan", dan, info, data)
+			callErr(t, c, protocol.TypeFileDownload, protocol.FileID{File: info.File}, protocol.CodeForbidden)
 		}
 		noPush(t, c, protocol.PushFileNew, 100*time.Millisecond)
-		callErr(t, c, protocol.TypeFileDownload, protocol.FileID{File: info.File}, protocol.CodeForbidden)
 		callErr(t, c, protocol.TypeFileUpload, protocol.FileUpload{Conversation: protocol.Conversation{Group: "devs"}, Name: "x", SHA256: sum(nil)}, protocol.CodeForbidden)
 
 		// Range requests return exactly the bytes asked for.
@@ -227,7 +281,7 @@ func TestFileTransfer(t *testing.T) {
 
 		var list protocol.FileListReply
 		call(t, b, protocol.TypeFileList, protocol.FileList{}, &list)
-		if len(list.Files) != 4 || list.Files[0].File != info.File {
+		if len(list.Files) != 7 || list.Files[0].File != info.File {
 			t.Fatalf("bob's files %+v", list.Files)
 		}
 		call(t, b, protocol.TypeFileList, protocol.FileList{Before: list.Files[1].File, Limit: 1}, &list)
@@ -273,11 +327,30 @@ func TestFileResume(t *testing.T) {
 		}
 		wantStatus(t, "rest", patch(t, again, 400_000, data[400_000:]), http.StatusCreated)
 
+		// A PATCH whose connection breaks in the middle of its body keeps
+		// the bytes that came; HEAD says how many, and the upload goes on
+		// from there to the end.
+		cut := randomBytes(700_000)
+		up := upload(t, a, to, "cut.bin", cut)
+		cutPatch(t, up, cut, 300_000)
+		have, err := strconv.Atoi(head(t, up).Get("Upload-Offset"))
+		if err != nil || have != 300_000 {
+			t.Fatalf("after the broken PATCH the server has %d bytes (%v), want the 300000 sent", have, err)
+		}
+		wantStatus(t, "the rest after the break", patch(t, up, int64(have), cut[have:]), http.StatusCreated)
+
 		// A download resumes with Range.
 		e2, _ := e.login("erin")
 		var list protocol.FileListReply
 		call(t, e2, protocol.TypeFileList, protocol.FileList{}, &list)
-		d := download(t, e2, list.Files[0].File)
+		if len(list.Files) != 2 || list.Files[0].Name != "cut.bin" || list.Files[0].SHA256 != sum(cut) {
+			t.Fatalf("erin's files %+v, want cut.bin and big.bin", list.Files)
+		}
+		cd := download(t, e2, list.Files[0].File)
+		if resp, got := get(t, cd.URL, cd.Token); resp.StatusCode != http.StatusOK || !bytes.Equal(got, cut) {
+			t.Fatalf("download of the upload resumed after a break: %s, %d bytes; want the %d sent", resp.Status, len(got), len(cut))
+		}
+		d := download(t, e2, list.Files[1].File)
 		resp, part := get(t, d.URL, d.Token, "Range", "bytes=700000-")
 		wantStatus(t, "resumed download", resp, http.StatusPartialContent)
 		if !bytes.Equal(part, data[700_000:]) {
@@ -444,8 +517,10 @@ func testFileUploadRetries(t *testing.T, backend string) {
 // TestFileUploadAfterLeavingGroup: a sender who is removed from the group
 // while the bytes come cannot complete the upload into it.
 func TestFileUploadAfterLeavingGroup(t *testing.T) {
-	cfg := testutil.TestConfig(t, "sqlite")
-	e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
+	forEachBackend(t, testFileUploadAfterLeavingGroup)
+}
+
+func testFileUploadAfterLeavingGroup(t *testing.T, e *env) {
 	o, _ := e.newUser("jill")
 	m, _ := e.newUser("kurt")
 	call(t, o, protocol.TypeGroupCreate, protocol.GroupName{Group: "crew"}, nil)
