@@ -50,6 +50,10 @@ func (a *meetingActor) register(ctx actor.Context, r *request) {
 			n++
 		}
 	}
+	if a.st.relay.OwnSSRC(in.SSRC) {
+		a.hub.fail(r, protocol.Errorf(protocol.CodeConflict, "ssrc %d is the relay's own in meeting %d", in.SSRC, a.id))
+		return
+	}
 	if n >= a.hub.mediaCfg.MaxSources {
 		a.hub.fail(r, protocol.Errorf(protocol.CodeTooLarge, "at most %d sources per member", a.hub.mediaCfg.MaxSources))
 		return

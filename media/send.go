@@ -42,6 +42,11 @@ func (s *sender) owns(ssrc uint32) bool {
 	return false
 }
 
+// OwnSSRC reports whether ssrc is one of the meeting's own streams (Send),
+// which Register refuses: the meeting actor asks before it stores a
+// source, so that the store never holds one the relay will not take.
+func (m *Meeting) OwnSSRC(ssrc uint32) bool { return m.sendState.owns(ssrc) }
+
 // clockRate is the RTP clock of Huddle's payload types: T.140 (98) at
 // 1000 Hz, Opus (111) at 48 kHz, VP8 (96) at 90 kHz.
 func clockRate(pt uint8) (uint32, bool) {
