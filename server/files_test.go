@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -393,6 +394,7 @@ func testFileBadInput(t *testing.T, backend string) {
 	callErr(t, a, protocol.TypeFileUpload, ask("big", 1<<20+1, sum(nil)), protocol.CodeTooLarge)
 	callErr(t, a, protocol.TypeFileDownload, protocol.FileID{File: "../../etc/passwd"}, protocol.CodeBadRequest)
 	callErr(t, a, protocol.TypeFileDownload, protocol.FileID{File: strings.Repeat("a", protocol.FileIDLen)}, protocol.CodeNotFound)
+	wantNothingStored(t, "after the refused asks", cfg.Data)
 
 	// Wrong sha256: refused once the bytes are in, nothing stored.
 	data := randomBytes(5000)
@@ -404,11 +406,13 @@ func testFileBadInput(t *testing.T, backend string) {
 	if len(list.Files) != 0 {
 		t.Fatalf("stored after a wrong sha256: %+v", list.Files)
 	}
+	wantNothingStored(t, "after a wrong sha256", cfg.Data)
 	// More bytes than declared: refused, nothing stored.
 	data = randomBytes(5000)
 	up = upload(t, a, gina, "long.bin", data)
 	wantStatus(t, "overlong", patch(t, up, 0, append(data, 1, 2, 3)), http.StatusRequestEntityTooLarge)
 	wantStatus(t, "after discard", patch(t, up, 0, data), http.StatusNotFound)
+	wantNothingStored(t, "after an overlong PATCH", cfg.Data)
 	up = upload(t, a, gina, "long2.bin", data)
 	req, _ := http.NewRequest(http.MethodPatch, up.URL, io.MultiReader(bytes.NewReader(data), strings.NewReader("xyz")))
 	req.ContentLength = -1 // chunked: the server finds out while reading
@@ -420,6 +424,11 @@ func testFileBadInput(t *testing.T, backend string) {
 	}
 	resp.Body.Close()
 	wantStatus(t, "overlong, chunked", resp, http.StatusRequestEntityTooLarge)
+	wantNothingStored(t, "after an overlong chunked PATCH", cfg.Data)
+	call(t, a, protocol.TypeFileList, protocol.FileList{}, &list)
+	if len(list.Files) != 0 {
+		t.Fatalf("stored after overlong PATCHes: %+v", list.Files)
+	}
 
 	// Tokens: a made-up one, one for another file, an upload token used to
 	// download, an expired one.
@@ -460,9 +469,12 @@ func testFileBadInput(t *testing.T, backend string) {
 	// Quota: 3 MiB in all, unfinished uploads included.
 	big := randomBytes(1 << 20)
 	sendFile(t, a, gina, "q1", big)
-	pending := upload(t, a, gina, "q2", randomBytes(1<<20))
+	upload(t, a, gina, "q2", randomBytes(1<<20))
+	before := unfinished(t, cfg.Data)
 	callErr(t, a, protocol.TypeFileUpload, ask("q3", 1<<20, sum(randomBytes(1<<20-1))), protocol.CodeTooLarge)
-	_ = pending
+	if after := unfinished(t, cfg.Data); !slices.Equal(after, before) {
+		t.Fatalf("unfinished uploads %v after an ask over quota, %v before", after, before)
+	}
 }
 
 // TestFileUploadRetries: a client that missed the answer to its last PATCH
