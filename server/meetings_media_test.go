@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -181,7 +182,10 @@ func TestMeetingRestoredAfterRestart(t *testing.T) {
 			cfg.Media.Port = freeUDPPair(t)
 			e := &env{t: t, cfg: cfg, srv: testutil.StartServer(t, cfg)}
 			alice, _ := e.newUser("alice")
+			e.register(e.dial(), "bob")
 			m := createMeeting(t, alice, "long running")
+			call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob"}}, nil)
+			was := join(t, alice, m.Meeting)
 			src := newPeer(t)
 			call(t, alice, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: src.addr(), SSRC: 42}, nil)
 			alice.Close()
@@ -195,8 +199,19 @@ func TestMeetingRestoredAfterRestart(t *testing.T) {
 			waitForward(t, src, relay, 42, func(d time.Duration) string { return recvRTP(t, mcast, d) })
 			alice, _ = e.login("alice")
 			jr := join(t, alice, m.Meeting)
-			if jr.Multicast[protocol.TrackVideo] != m.Multicast[protocol.TrackVideo] {
-				t.Fatalf("addresses changed over the restart: %v, were %v", jr.Multicast, m.Multicast)
+			if !maps.Equal(jr.Multicast, was.Multicast) || !maps.Equal(jr.Relay, was.Relay) {
+				t.Fatalf("addresses changed over the restart: relay %v multicast %v, were %v %v", jr.Relay, jr.Multicast, was.Relay, was.Multicast)
+			}
+			wantMembers(t, "members after the restart", jr.Members, "alice:joined", "bob:invited")
+			// The invitation made before it is in bob's list, and he may join.
+			bob, _ := e.login("bob")
+			var list protocol.MeetingListReply
+			call(t, bob, protocol.TypeMeetingList, protocol.MeetingList{}, &list)
+			if len(list.Meetings) != 1 || list.Meetings[0].Meeting != m.Meeting || list.Meetings[0].Status != protocol.StatusInvited {
+				t.Fatalf("bob's meeting.list after the restart = %+v", list.Meetings)
+			}
+			if bj := join(t, bob, m.Meeting); !maps.Equal(bj.Multicast, was.Multicast) {
+				t.Fatalf("bob joined with %v, want %v", bj.Multicast, was.Multicast)
 			}
 			// and the pool knows they are taken.
 			if other := createMeeting(t, alice, "other"); other.Multicast[protocol.TrackAudio] == m.Multicast[protocol.TrackAudio] {
