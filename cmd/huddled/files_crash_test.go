@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"huddle/client"
+	"huddle/internal/testutil"
 	"huddle/internal/testutil/wait"
 	"huddle/protocol"
 )
@@ -21,9 +22,15 @@ import (
 // TestCrashDuringUpload holds the data channel to issue 5: huddled killed
 // with SIGKILL while an upload is half done leaves no record of the file,
 // the restart clears the unfinished upload's bytes away, and the upload can
-// be made again from the start.
+// be made again from the start; on each backend.
 func TestCrashDuringUpload(t *testing.T) {
-	bin, dir, args := sqliteCrashSetup(t)
+	for _, b := range testutil.Backends {
+		t.Run(b, func(t *testing.T) { testCrashDuringUpload(t, b) })
+	}
+}
+
+func testCrashDuringUpload(t *testing.T, backend string) {
+	bin, dir, args := crashSetup(t, backend)
 	uploads := filepath.Join(dir, "files", "tmp")
 	ctx := t.Context()
 
@@ -121,10 +128,17 @@ func TestCrashDuringUpload(t *testing.T) {
 	}
 }
 
-// sqliteCrashSetup skips where huddled cannot be killed with SIGKILL and
-// stopped with SIGTERM (and in -short mode), builds it, and returns the
-// arguments of a huddled on SQLite in the data directory dir.
+// sqliteCrashSetup is crashSetup on SQLite.
 func sqliteCrashSetup(t *testing.T) (bin, dir string, args []string) {
+	t.Helper()
+	return crashSetup(t, "sqlite")
+}
+
+// crashSetup skips where huddled cannot be killed with SIGKILL and stopped
+// with SIGTERM (and in -short mode), builds it, and returns the arguments
+// of a huddled with its data in dir, on backend: "sqlite" (a database file
+// in dir) or "mysql" (a fresh database).
+func crashSetup(t *testing.T, backend string) (bin, dir string, args []string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
@@ -137,7 +151,11 @@ func sqliteCrashSetup(t *testing.T) (bin, dir string, args []string) {
 	if err := os.WriteFile(config, []byte(crashConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return bin, dir, []string{"--config", config, "--store", "sqlite:" + filepath.Join(dir, "huddle.db"), "--data", dir}
+	store := "sqlite:" + filepath.Join(dir, "huddle.db")
+	if backend == "mysql" {
+		store = "mysql:" + testutil.MySQLDSN(t)
+	}
+	return bin, dir, []string{"--config", config, "--store", store, "--data", dir}
 }
 
 func crashClient(t *testing.T, addr string) *client.Client {
