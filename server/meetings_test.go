@@ -151,12 +151,24 @@ func TestMeetingLifecycle(t *testing.T) {
 
 		// The host leaves and comes back: the meeting goes on.
 		call(t, alice, protocol.TypeMeetingLeave, id, nil)
-		join(t, alice, m.Meeting)
 		var mm protocol.MeetingMembers
+		call(t, alice, protocol.TypeMeetingMembers, id, &mm)
+		wantMembers(t, "members after the host left", mm.Members, "alice:left", "bob:kicked", "carol:declined")
+		join(t, alice, m.Meeting)
 		call(t, alice, protocol.TypeMeetingMembers, id, &mm)
 		wantMembers(t, "members", mm.Members, "alice:joined", "bob:kicked", "carol:declined")
 
 		call(t, carol, protocol.TypeMeetingJoin, id, nil) // changed her mind
+		expectMembers(t, alice, "alice:joined", "bob:kicked", "carol:joined")
+		callErr(t, carol, protocol.TypeMeetingEnd, id, protocol.CodeForbidden) // joined, but not the host
+		callErr(t, carol, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "alice"}, protocol.CodeForbidden)
+
+		// The host disconnects: the meeting goes on, and she is still in it.
+		alice.Close()
+		call(t, carol, protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: "still here?"}, nil)
+		call(t, carol, protocol.TypeMeetingMembers, id, &mm)
+		wantMembers(t, "members after the host disconnected", mm.Members, "alice:joined", "bob:kicked", "carol:joined")
+		alice, _ = e.login("alice")
 		call(t, alice, protocol.TypeMeetingEnd, id, nil)
 		expectPush(t, carol, protocol.PushMeetingEnded, &ev)
 		if ev.Meeting != m.Meeting || ev.By != "alice" {
