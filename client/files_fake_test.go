@@ -3,12 +3,15 @@ package client
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,5 +199,33 @@ func TestDownloadStallResumes(t *testing.T) {
 	defer mu.Unlock()
 	if len(ranges) != 2 || ranges[0] != "" || ranges[1] != fmt.Sprintf("bytes=%d-", len(data)/2) {
 		t.Fatalf("requests with Range %q", ranges)
+	}
+}
+
+// TestDownloadWrongBytes: a data channel that sends other bytes than the
+// file's record says (under the record's ETag) fails the download, which
+// leaves nothing at the path.
+func TestDownloadWrongBytes(t *testing.T) {
+	data := randomBytes(100_000)
+	bad := bytes.Clone(data)
+	bad[len(bad)/2] ^= 1
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", strconv.Quote(sum(data)))
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(bad))
+	}))
+	t.Cleanup(hs.Close)
+	s := clifake.Start(t, func(s *clifake.Server) {
+		s.Handlers[protocol.TypeFileDownload] = func(c *clifake.Conn, req protocol.Request) {
+			c.Reply(req.ID, protocol.FileDownloadReply{URL: hs.URL + "/files/fake", Token: "tok",
+				FileInfo: protocol.FileInfo{File: "fake", Size: int64(len(data)), SHA256: sum(data)}})
+		}
+	})
+	path := filepath.Join(t.TempDir(), "f")
+	_, err := dial(t, s).DownloadFile(testCtx(t), "fake", path, nil)
+	if err == nil || !strings.Contains(err.Error(), "sha256 "+sum(bad)) {
+		t.Fatalf("download of bytes other than the record's: %v, want an error naming their sha256", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s after the failed download: %v, want none", path, err)
 	}
 }
