@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/sdp/v3"
+
 	"huddle/internal/testutil"
 	"huddle/protocol"
 )
@@ -245,6 +247,36 @@ func TestMeetingSDP(t *testing.T) {
 	} {
 		if !strings.Contains(out.SDP, want) {
 			t.Errorf("SDP lacks %q:\n%s", want, out.SDP)
+		}
+	}
+	// One media section per track, in track order, on the track's
+	// multicast port with its codec (DESIGN §4), receive-only.
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(out.SDP); err != nil {
+		t.Fatalf("pion/sdp cannot read the SDP: %v\n%s", err, out.SDP)
+	}
+	want := map[string]struct{ kind, rtpmap string }{
+		protocol.TrackText: {"text", "98 t140/1000"}, protocol.TrackAudio: {"audio", "111 opus/48000/2"},
+		protocol.TrackVideo: {"video", "96 VP8/90000"}, protocol.TrackScreen: {"video", "96 VP8/90000"},
+		protocol.TrackCaption: {"text", "98 t140/1000"},
+	}
+	if len(sd.MediaDescriptions) != len(protocol.Tracks) {
+		t.Fatalf("%d media sections, want %d:\n%s", len(sd.MediaDescriptions), len(protocol.Tracks), out.SDP)
+	}
+	// pion keeps the "/TTL" in the address it reads.
+	if group, ttl, _ := strings.Cut(sd.ConnectionInformation.Address.Address, "/"); group != audio.Addr().String() || ttl != "1" {
+		t.Errorf("c= names %s with TTL %s, want %s with 1", group, ttl, audio.Addr())
+	}
+	for i, track := range protocol.Tracks {
+		md := sd.MediaDescriptions[i]
+		addr := netip.MustParseAddrPort(m.Multicast[track])
+		label, _ := md.Attribute("label")
+		rtpmap, _ := md.Attribute("rtpmap")
+		_, recvonly := md.Attribute(sdp.AttrKeyRecvOnly)
+		if md.MediaName.Media != want[track].kind || md.MediaName.Port.Value != int(addr.Port()) || label != track ||
+			rtpmap != want[track].rtpmap || !recvonly || addr.Addr() != audio.Addr() {
+			t.Errorf("%s: media section %+v (label %q, rtpmap %q, recvonly %v), want %s on %s with %s", track, md.MediaName, label, rtpmap, recvonly,
+				want[track].kind, addr, want[track].rtpmap)
 		}
 	}
 }
