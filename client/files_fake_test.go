@@ -155,6 +155,19 @@ func TestDataURL(t *testing.T) {
 	}
 }
 
+// fakeDownload starts a control server whose file.download of file "fake"
+// points at the data channel at url, with the record of data.
+func fakeDownload(t *testing.T, url string, data []byte, opts ...Option) *Client {
+	t.Helper()
+	s := clifake.Start(t, func(s *clifake.Server) {
+		s.Handlers[protocol.TypeFileDownload] = func(c *clifake.Conn, req protocol.Request) {
+			c.Reply(req.ID, protocol.FileDownloadReply{URL: url + "/files/fake", Token: "tok",
+				FileInfo: protocol.FileInfo{File: "fake", Size: int64(len(data)), SHA256: sum(data)}})
+		}
+	})
+	return dial(t, s, opts...)
+}
+
 // TestDownloadStallResumes: the first GET stops sending halfway with its
 // connection open; the stall timeout cuts it and a Range request fetches
 // the rest.
@@ -181,13 +194,7 @@ func TestDownloadStallResumes(t *testing.T) {
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 	}))
 	t.Cleanup(hs.Close)
-	s := clifake.Start(t, func(s *clifake.Server) {
-		s.Handlers[protocol.TypeFileDownload] = func(c *clifake.Conn, req protocol.Request) {
-			c.Reply(req.ID, protocol.FileDownloadReply{URL: hs.URL + "/files/fake", Token: "tok",
-				FileInfo: protocol.FileInfo{File: "fake", Size: int64(len(data)), SHA256: sum(data)}})
-		}
-	})
-	c := dial(t, s, WithStallTimeout(200*time.Millisecond))
+	c := fakeDownload(t, hs.URL, data, WithStallTimeout(200*time.Millisecond))
 	path := filepath.Join(t.TempDir(), "f")
 	if _, err := c.DownloadFile(testCtx(t), "fake", path, nil); err != nil {
 		t.Fatal(err)
@@ -214,14 +221,8 @@ func TestDownloadWrongBytes(t *testing.T) {
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(bad))
 	}))
 	t.Cleanup(hs.Close)
-	s := clifake.Start(t, func(s *clifake.Server) {
-		s.Handlers[protocol.TypeFileDownload] = func(c *clifake.Conn, req protocol.Request) {
-			c.Reply(req.ID, protocol.FileDownloadReply{URL: hs.URL + "/files/fake", Token: "tok",
-				FileInfo: protocol.FileInfo{File: "fake", Size: int64(len(data)), SHA256: sum(data)}})
-		}
-	})
 	path := filepath.Join(t.TempDir(), "f")
-	_, err := dial(t, s).DownloadFile(testCtx(t), "fake", path, nil)
+	_, err := fakeDownload(t, hs.URL, data).DownloadFile(testCtx(t), "fake", path, nil)
 	if err == nil || !strings.Contains(err.Error(), "sha256 "+sum(bad)) {
 		t.Fatalf("download of bytes other than the record's: %v, want an error naming their sha256", err)
 	}
