@@ -274,11 +274,21 @@ func TestFileTransfer(t *testing.T) {
 		if !bytes.Equal(body, data[1000:2000]) {
 			t.Fatal("range bytes differ")
 		}
+		if got := resp.Header.Get("Content-Range"); got != "bytes 1000-1999/100000" {
+			t.Fatalf("range: Content-Range %q", got)
+		}
 		resp, body = get(t, d.URL, d.Token, "Range", "bytes=99990-")
 		wantStatus(t, "open range", resp, http.StatusPartialContent)
 		if !bytes.Equal(body, data[99990:]) {
 			t.Fatal("open range bytes differ")
 		}
+		resp, body = get(t, d.URL, d.Token, "Range", "bytes=-500")
+		wantStatus(t, "suffix range", resp, http.StatusPartialContent)
+		if !bytes.Equal(body, data[len(data)-500:]) {
+			t.Fatal("suffix range bytes differ")
+		}
+		resp, _ = get(t, d.URL, d.Token, "Range", "bytes=100000-")
+		wantStatus(t, "range past the end", resp, http.StatusRequestedRangeNotSatisfiable)
 
 		var list protocol.FileListReply
 		call(t, b, protocol.TypeFileList, protocol.FileList{}, &list)
