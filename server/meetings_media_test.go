@@ -155,6 +155,16 @@ func TestMeetingRelay(t *testing.T) {
 	if got := textIn.recv(2 * time.Second); got != "bob: can you hear me\r\n" {
 		t.Fatalf("T.140 text track got %q", got)
 	}
+	// and the caption track meeting.caption, and neither the other's.
+	captionIn := newPeer(t)
+	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackCaption, Address: captionIn.addr()}, nil)
+	call(t, bob, protocol.TypeMeetingCaption, protocol.MeetingSay{Meeting: m.Meeting, Text: "[music]"}, nil)
+	if got := captionIn.recv(2 * time.Second); got != "bob: [music]\r\n" {
+		t.Fatalf("T.140 caption track got %q", got)
+	}
+	if got := textIn.recv(100 * time.Millisecond); got != "" {
+		t.Fatalf("a caption went to the text track: %q", got)
+	}
 
 	// A subscription ends with its connection.
 	alice.Close()
@@ -186,6 +196,8 @@ func TestMeetingRestoredAfterRestart(t *testing.T) {
 			m := createMeeting(t, alice, "long running")
 			call(t, alice, protocol.TypeMeetingInvite, protocol.MeetingInvite{Meeting: m.Meeting, Users: []string{"bob"}}, nil)
 			was := join(t, alice, m.Meeting)
+			var said protocol.MeetingSayReply
+			call(t, alice, protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: "before the restart"}, &said)
 			src := newPeer(t)
 			call(t, alice, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: src.addr(), SSRC: 42}, nil)
 			alice.Close()
@@ -203,6 +215,11 @@ func TestMeetingRestoredAfterRestart(t *testing.T) {
 				t.Fatalf("addresses changed over the restart: relay %v multicast %v, were %v %v", jr.Relay, jr.Multicast, was.Relay, was.Multicast)
 			}
 			wantMembers(t, "members after the restart", jr.Members, "alice:joined", "bob:invited")
+			// The chat was stored: its sequence goes on.
+			call(t, alice, protocol.TypeMeetingSay, protocol.MeetingSay{Meeting: m.Meeting, Text: "after it"}, &said)
+			if said.Seq != 2 {
+				t.Fatalf("meeting.say after the restart: seq %d, want 2", said.Seq)
+			}
 			// The invitation made before it is in bob's list, and he may join.
 			bob, _ := e.login("bob")
 			var list protocol.MeetingListReply
