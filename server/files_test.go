@@ -310,6 +310,9 @@ func TestFileTransfer(t *testing.T) {
 		callErr(t, b, protocol.TypeFileDownload, protocol.FileID{File: info.File}, protocol.CodeForbidden)
 		resp, _ = get(t, d.URL, d.Token)
 		wantStatus(t, "download after removal", resp, http.StatusForbidden)
+		// Who is a member now may, also of files sent before they joined.
+		call(t, a, protocol.TypeGroupAdd, protocol.GroupUsers{Group: "devs", Users: []string{"carol"}}, nil)
+		wantDownload("group file by a member who joined later", c, info, data)
 	})
 }
 
