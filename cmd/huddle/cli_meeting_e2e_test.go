@@ -409,3 +409,50 @@ func freeUDPPort(t *testing.T) string {
 	defer c.Close()
 	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
 }
+
+// TestCLIPublishLoop: publish --loop starts the file again at its end and
+// goes on until interrupted, which is a normal end; what it sent reaches
+// subscribe, whose audio.ogg holds every pass.
+func TestCLIPublishLoop(t *testing.T) {
+	e := startE2E(t)
+	homes := e.users("alice", "bob")
+	alice, bob := homes[0], homes[1]
+	id := e.meetingID(e.ok(alice, "", "--json", "meeting", "create", "loop"))
+	e.ok(alice, "", "meeting", "invite", id, "bob")
+	e.ok(bob, "", "meeting", "accept", id)
+	dir := t.TempDir()
+	audio, _ := testMedia(t, dir) // 1 s
+	out := filepath.Join(dir, "out")
+
+	sub := e.background(bob, "huddle: receiving meeting", "meeting", "subscribe", id, "--out", out)
+	pub := e.background(alice, "huddle: publishing to meeting", "meeting", "publish", id, "--audio", filepath.Join(dir, "in.ogg"), "--loop")
+	// Once audio arrives, let it run 2.5 s: more than two passes of the file.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscribe wrote no audio.ogg:\n%s", sub.stderr.String())
+		}
+		if st, err := os.Stat(filepath.Join(out, "audio.ogg")); err == nil && st.Size() > 0 {
+			break
+		}
+	}
+	time.Sleep(2500 * time.Millisecond)
+	_ = pub.cmd.Process.Signal(syscall.SIGINT)
+	if code := pub.wait(t); code != 0 {
+		t.Fatalf("publish --loop: exit %d after an interrupt\n%s", code, pub.stderr.String())
+	}
+	sent, sentBytes := subscribeRow(t, pub.stdout.String(), "audio")
+	if sent <= float64(2*len(audio)) {
+		t.Fatalf("publish --loop sent %v packets in over 2 s of a %d-packet, 1 s file", sent, len(audio))
+	}
+	time.Sleep(200 * time.Millisecond) // the last packets on their way
+	e.ok(alice, "", "meeting", "end", id)
+	if code := sub.wait(t); code != 0 {
+		t.Fatalf("subscribe: exit %d\n%s", code, sub.stderr.String())
+	}
+	if got, gotBytes := subscribeRow(t, sub.stdout.String(), "audio"); got != sent || gotBytes != sentBytes {
+		t.Fatalf("published %v packets (%v bytes), subscribe got %v (%v)", sent, sentBytes, got, gotBytes)
+	}
+	if got := readOgg(t, filepath.Join(out, "audio.ogg")); len(got) != int(sent) {
+		t.Fatalf("audio.ogg: %d packets, want %v", len(got), sent)
+	}
+}
