@@ -5,6 +5,7 @@ import (
 	"errors"
 	"iter"
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -26,8 +27,8 @@ type meetingState struct {
 	m       storage.Meeting
 	members map[string]*storage.MeetingMember
 	sources []storage.MediaSource
-	relay   *media.Meeting      // the meeting's part of the relay's table, while live
-	subs    map[uint64]connSubs // unicast subscriptions per control connection
+	relay   *media.Meeting       // the meeting's part of the relay's table, while live
+	subs    map[uint64]*connSubs // unicast subscriptions per control connection
 
 	queue    []any // requests (and rings) waiting for a load or a change
 	busy     bool  // a load or change is being stored
@@ -42,10 +43,18 @@ type meetingState struct {
 	rec           *recording // the recording in progress, if any
 }
 
-// connSubs counts one connection's subscriptions in a meeting.
+// connSubs is one connection's subscriptions in a meeting, as the relay
+// holds them (one per track and address, whoever's they are), so that
+// media.max_subscriptions counts what the connection holds, not how often
+// it asked.
 type connSubs struct {
 	conn Conn
-	n    int
+	subs map[subKey]string // the member each is for
+}
+
+type subKey struct {
+	track int
+	addr  netip.AddrPort
 }
 
 // meetingActor owns one live meeting: its members and their statuses, the
@@ -61,7 +70,7 @@ type meetingActor struct {
 }
 
 func newMeetingProducer(h *Hub, id int64) actor.Producer {
-	st := &meetingState{members: map[string]*storage.MeetingMember{}, subs: map[uint64]connSubs{}}
+	st := &meetingState{members: map[string]*storage.MeetingMember{}, subs: map[uint64]*connSubs{}}
 	name := meetingPrefix + strconv.FormatInt(id, 10)
 	return func() actor.Actor { return &meetingActor{hub: h, id: id, name: name, st: st} }
 }

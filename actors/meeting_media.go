@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"maps"
 	"net/netip"
 	"strings"
 
@@ -121,11 +122,13 @@ func (a *meetingActor) subscribe(r *request) {
 	}
 	connID := r.conn.ID()
 	a.pruneSubs()
-	if a.st.subs[connID].n >= a.hub.mediaCfg.MaxSubscriptions {
+	sub := media.Subscriber{Member: r.sess.user, Conn: connID, Track: protocol.TrackIndex(in.Track), Addr: addr}
+	k := subKey{sub.Track, addr}
+	cs := a.st.subs[connID]
+	if cs != nil && cs.subs[k] == "" && len(cs.subs) >= a.hub.mediaCfg.MaxSubscriptions {
 		a.hub.fail(r, protocol.Errorf(protocol.CodeTooLarge, "at most %d subscriptions per connection", a.hub.mediaCfg.MaxSubscriptions))
 		return
 	}
-	sub := media.Subscriber{Member: r.sess.user, Conn: connID, Track: protocol.TrackIndex(in.Track), Addr: addr}
 	if err := a.st.relay.Subscribe(sub); err != nil {
 		a.hub.fail(r, err)
 		return
@@ -137,7 +140,13 @@ func (a *meetingActor) subscribe(r *request) {
 		a.hub.fail(r, protocol.Errorf(protocol.CodeUnavailable, "connection closed"))
 		return
 	}
-	a.st.subs[connID] = connSubs{conn: r.conn, n: a.st.subs[connID].n + 1}
+	if cs == nil {
+		cs = &connSubs{conn: r.conn, subs: map[subKey]string{}}
+		a.st.subs[connID] = cs
+	}
+	if cs.subs[k] == "" { // the relay keeps the first member's, too
+		cs.subs[k] = r.sess.user
+	}
 	a.hub.reply(r, protocol.Empty{})
 }
 
@@ -161,12 +170,21 @@ func (a *meetingActor) unsubscribe(r *request) {
 		a.hub.fail(r, protocol.Errorf(protocol.CodeNotFound, "no %s subscription to %s on this connection", in.Track, addr))
 		return
 	}
-	if cs := a.st.subs[r.conn.ID()]; cs.n > 1 {
-		a.st.subs[r.conn.ID()] = connSubs{conn: cs.conn, n: cs.n - 1}
-	} else {
-		delete(a.st.subs, r.conn.ID())
-	}
+	a.forgetSubs(func(id uint64, k subKey, _ string) bool {
+		return id == r.conn.ID() && k == subKey{protocol.TrackIndex(in.Track), addr}
+	})
 	a.hub.reply(r, protocol.Empty{})
+}
+
+// forgetSubs forgets the subscriptions for which drop is true, as the
+// relay dropped them.
+func (a *meetingActor) forgetSubs(drop func(conn uint64, k subKey, member string) bool) {
+	for id, cs := range a.st.subs {
+		maps.DeleteFunc(cs.subs, func(k subKey, member string) bool { return drop(id, k, member) })
+		if len(cs.subs) == 0 {
+			delete(a.st.subs, id)
+		}
+	}
 }
 
 // say stores a text message of the meeting's chat with the group-commit

@@ -49,6 +49,7 @@ func (a *meetingActor) setStatus(ctx actor.Context, r *request, user, role, stat
 // (The store deleted their sources with the status change.)
 func (a *meetingActor) dropMember(user string) {
 	a.st.relay.RemoveMember(user)
+	a.forgetSubs(func(_ uint64, _ subKey, member string) bool { return member == user })
 	a.st.sources = slices.DeleteFunc(a.st.sources, func(s storage.MediaSource) bool { return s.User == user })
 }
 

@@ -305,3 +305,32 @@ func TestSSRCCollisionsRejected(t *testing.T) {
 		callErr(t, bob, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: track, Source: b.addr(), SSRC: pkt.SSRC}, protocol.CodeConflict)
 	}
 }
+
+// TestSubscriptionAllowance: media.max_subscriptions counts the
+// subscriptions a connection holds: asking again for one it has costs
+// nothing, and those that a leave ended, or unsubscribed, are given back.
+func TestSubscriptionAllowance(t *testing.T) {
+	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
+	e.cfg.Media.MaxSubscriptions = 2
+	e.srv = testutil.StartServer(t, e.cfg)
+	_, bob, m, _ := bobJoinsAlice(t, e, "allowance")
+	a, b, c := newPeer(t), newPeer(t), newPeer(t)
+	sub := func(track string, p *udpPeer) protocol.MediaSubscribe {
+		return protocol.MediaSubscribe{Meeting: m.Meeting, Track: track, Address: p.addr()}
+	}
+	for range 3 {
+		call(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackAudio, a), nil)
+	}
+	call(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackVideo, a), nil)
+	callErr(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackAudio, b), protocol.CodeTooLarge)
+	call(t, bob, protocol.TypeMediaUnsubscribe, sub(protocol.TrackVideo, a), nil)
+	call(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackAudio, b), nil)
+	callErr(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackAudio, c), protocol.CodeTooLarge)
+
+	// A leave ends them all; back in, the connection has its whole allowance.
+	call(t, bob, protocol.TypeMeetingLeave, protocol.MeetingID{Meeting: m.Meeting}, nil)
+	join(t, bob, m.Meeting)
+	call(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackAudio, c), nil)
+	call(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackVideo, c), nil)
+	callErr(t, bob, protocol.TypeMediaSubscribe, sub(protocol.TrackScreen, c), protocol.CodeTooLarge)
+}
