@@ -100,6 +100,19 @@ func bobJoinsAlice(t *testing.T, e *env, name string) (alice, bob *clientT, m pr
 	return alice, bob, m, join(t, bob, m.Meeting)
 }
 
+// bobSpeaksToAlice is bobJoinsAlice, then bob registers an audio source
+// with SSRC 9 (bobOut) and alice subscribes audio (aliceIn); it returns the
+// relay's audio address too.
+func bobSpeaksToAlice(t *testing.T, e *env, name string) (alice, bob *clientT, m protocol.MeetingInfo, relay netip.AddrPort, bobOut, aliceIn *udpPeer) {
+	t.Helper()
+	alice, bob, m, jr := bobJoinsAlice(t, e, name)
+	relay = netip.MustParseAddrPort(jr.Relay[protocol.TrackAudio])
+	bobOut, aliceIn = newPeer(t), newPeer(t)
+	call(t, bob, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: bobOut.addr(), SSRC: 9}, nil)
+	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: aliceIn.addr()}, nil)
+	return alice, bob, m, relay, bobOut, aliceIn
+}
+
 func TestMeetingRelay(t *testing.T) {
 	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
 	e.srv = testutil.StartServer(t, e.cfg)

@@ -208,11 +208,7 @@ func TestMeetingRelayDrops(t *testing.T) {
 	e.cfg.Media.SourceRate, e.cfg.Media.SourceBurst = 1, 5
 	e.cfg.Media.MaxPacket = 300
 	e.srv = testutil.StartServer(t, e.cfg)
-	alice, bob, m, jr := bobJoinsAlice(t, e, "limits")
-	relay := netip.MustParseAddrPort(jr.Relay[protocol.TrackAudio])
-	bobOut, aliceIn := newPeer(t), newPeer(t)
-	call(t, bob, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: bobOut.addr(), SSRC: 9}, nil)
-	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: aliceIn.addr()}, nil)
+	_, _, _, relay, bobOut, aliceIn := bobSpeaksToAlice(t, e, "limits")
 
 	before := e.srv.Relay().Stats()
 	bobOut.sendRaw(relay, []byte("garbage that is no RTP at all"))

@@ -210,11 +210,7 @@ func TestRecordingLimit(t *testing.T) {
 	e := &env{t: t, cfg: testutil.TestConfig(t, "sqlite")}
 	e.cfg.Meetings.RecordMaxBytes = 2000
 	e.srv = testutil.StartServer(t, e.cfg)
-	alice, bob, m, jr := bobJoinsAlice(t, e, "limited")
-	relay := netip.MustParseAddrPort(jr.Relay[protocol.TrackAudio])
-	bobOut, aliceIn := newPeer(t), newPeer(t)
-	call(t, bob, protocol.TypeMediaRegister, protocol.MediaRegister{Meeting: m.Meeting, Track: protocol.TrackAudio, Source: bobOut.addr(), SSRC: 9}, nil)
-	call(t, alice, protocol.TypeMediaSubscribe, protocol.MediaSubscribe{Meeting: m.Meeting, Track: protocol.TrackAudio, Address: aliceIn.addr()}, nil)
+	alice, bob, m, relay, bobOut, aliceIn := bobSpeaksToAlice(t, e, "limited")
 	rec := recordingOf(t, alice, protocol.TypeRecordStart, m.Meeting)
 	sendAudio(t, bobOut, aliceIn, relay, 9, 1, 100)
 	var stopped protocol.RecordingInfo

@@ -233,6 +233,18 @@ func TestCLICallEndToEnd(t *testing.T) {
 	}
 }
 
+// aliceMeetsBob has alice create meeting name and bob accept her
+// invitation; it returns their homes and the meeting's id.
+func (e *e2e) aliceMeetsBob(name string) (alice, bob, id string) {
+	e.t.Helper()
+	homes := e.users("alice", "bob")
+	alice, bob = homes[0], homes[1]
+	id = e.meetingID(e.ok(alice, "", "--json", "meeting", "create", name))
+	e.ok(alice, "", "meeting", "invite", id, "bob")
+	e.ok(bob, "", "meeting", "accept", id)
+	return alice, bob, id
+}
+
 // subscribeRow parses one row of subscribe's table: packets and bytes.
 func subscribeRow(t *testing.T, out, track string) (packets, bytes float64) {
 	t.Helper()
@@ -255,11 +267,7 @@ func subscribeRow(t *testing.T, out, track string) (packets, bytes float64) {
 // the host ends the meeting.
 func TestCLIMediaEndToEnd(t *testing.T) {
 	e := startE2E(t)
-	homes := e.users("alice", "bob")
-	alice, bob := homes[0], homes[1]
-	id := e.meetingID(e.ok(alice, "", "--json", "meeting", "create", "media"))
-	e.ok(alice, "", "meeting", "invite", id, "bob")
-	e.ok(bob, "", "meeting", "accept", id)
+	alice, bob, id := e.aliceMeetsBob("media")
 
 	dir := t.TempDir()
 	audio, video := testMedia(t, dir)
@@ -338,11 +346,7 @@ func ffprobe(t *testing.T, path string) string {
 func TestCLIFFmpegInterop(t *testing.T) {
 	needFFmpeg(t)
 	e := startE2E(t)
-	homes := e.users("alice", "bob")
-	alice, bob := homes[0], homes[1]
-	id := e.meetingID(e.ok(alice, "", "--json", "meeting", "create", "interop"))
-	e.ok(alice, "", "meeting", "invite", id, "bob")
-	e.ok(bob, "", "meeting", "accept", id)
+	alice, bob, id := e.aliceMeetsBob("interop")
 	dir := t.TempDir()
 	wav := filepath.Join(dir, "in.wav")
 	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:duration=3", wav)
@@ -415,11 +419,7 @@ func freeUDPPort(t *testing.T) string {
 // subscribe, whose audio.ogg holds every pass.
 func TestCLIPublishLoop(t *testing.T) {
 	e := startE2E(t)
-	homes := e.users("alice", "bob")
-	alice, bob := homes[0], homes[1]
-	id := e.meetingID(e.ok(alice, "", "--json", "meeting", "create", "loop"))
-	e.ok(alice, "", "meeting", "invite", id, "bob")
-	e.ok(bob, "", "meeting", "accept", id)
+	alice, bob, id := e.aliceMeetsBob("loop")
 	dir := t.TempDir()
 	audio, _ := testMedia(t, dir) // 1 s
 	out := filepath.Join(dir, "out")
