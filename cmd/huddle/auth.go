@@ -59,7 +59,12 @@ func cmdLogin(ctx context.Context, a *app, cl *cmdLine) error {
 			return err
 		}
 		if err := a.saveSession(session{Server: a.server, User: sess.User, Token: sess.Token}); err != nil {
-			return err
+			// A session nobody holds would live on the server until it
+			// expires: end it.
+			if lerr := c.Logout(ctx); lerr != nil {
+				return fmt.Errorf("%w (and ending the session on the server failed: %v)", err, lerr)
+			}
+			return fmt.Errorf("%w; the session was ended on the server", err)
 		}
 		out := struct {
 			User           string                 `json:"user"`
