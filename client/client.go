@@ -74,6 +74,11 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 	br := protocol.NewFrameReader(bufio.NewReaderSize(nc, 32<<10))
 	if err := cn.handshake(ctx, br, c.nextID.Add(1), c.opts.clientName, c.deliver); err != nil {
 		_ = nc.Close()
+		if errors.Is(err, protocol.ErrFrameTooLarge) {
+			// The first bytes back were no frame header: "HTTP" read as
+			// a length is 1.2 GB.
+			return nil, fmt.Errorf("hello %s: the server there does not speak Huddle's protocol (is it huddled's --http data channel?): %w", c.addr, err)
+		}
 		return nil, fmt.Errorf("hello %s: %w", c.addr, err)
 	}
 	cn.wg.Add(2)

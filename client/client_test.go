@@ -71,6 +71,18 @@ func TestDialHelloRejected(t *testing.T) {
 	}
 }
 
+// A client pointed at an HTTP server (huddled's --http address, say) is
+// told so, not only that a frame of 1.2 GB is too large.
+func TestDialNotHuddle(t *testing.T) {
+	addr := clifake.StartRaw(t, func(nc net.Conn) {
+		_, _ = nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+	})
+	_, err := Dial(testCtx(t), addr)
+	if !errors.Is(err, protocol.ErrFrameTooLarge) || !strings.Contains(err.Error(), "does not speak Huddle's protocol") {
+		t.Fatalf("Dial err = %v, want a frame too large that says the server does not speak Huddle's protocol", err)
+	}
+}
+
 func TestDialTimeout(t *testing.T) {
 	addr := clifake.StartSilent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
