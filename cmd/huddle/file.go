@@ -116,6 +116,9 @@ func cmdFileGet(ctx context.Context, a *app, cl *cmdLine) error {
 	if protocol.CheckFileID(id) != nil {
 		return cl.usageErrorf("%q is not a file id", id)
 	}
+	if *out == "-" {
+		return cl.usageErrorf("-o - (standard output) is not supported: a download is resumed and verified in a file; give a path")
+	}
 	return a.withTransfer(ctx, func(ctx context.Context, c *client.Client) error {
 		d, err := c.FileDownload(ctx, id)
 		if err != nil {

@@ -104,6 +104,7 @@ func TestFileUsageErrors(t *testing.T) {
 		{[]string{"file", "get"}, "missing argument"},
 		{[]string{"file", "get", "../etc"}, "not a file id"},
 		{[]string{"file", "get", "aaaaaaaaaaaaaaaaaaaaaaaaaa", "-o"}, "flag needs an argument"},
+		{[]string{"file", "get", "aaaaaaaaaaaaaaaaaaaaaaaaaa", "-o", "-"}, "(standard output) is not supported"},
 	}
 	for _, tt := range tests {
 		isolate(t)
@@ -123,7 +124,7 @@ func TestProgressNotes(t *testing.T) {
 	}{
 		{0, 10, ""},
 		{4 << 10, 8 << 10, "huddle: resuming the upload of a.bin at 4.0 KiB of 8.0 KiB\n"},
-		{8 << 10, 8 << 10, "huddle: the upload of a.bin was already complete (8.0 KiB) from an earlier run\n"},
+		{8 << 10, 8 << 10, "huddle: the server already had all of a.bin (8.0 KiB) from an earlier run: this is the share that run made\n"},
 	} {
 		var errs bytes.Buffer
 		a := &app{stderr: &errs}
@@ -131,5 +132,16 @@ func TestProgressNotes(t *testing.T) {
 		if errs.String() != c.want {
 			t.Errorf("update(%d, %d) noted %q, want %q", c.done, c.total, errs.String(), c.want)
 		}
+	}
+	// An upload resumed, then started over (the file changed since the
+	// earlier run), says so once.
+	var errs bytes.Buffer
+	p := (&app{stderr: &errs}).newProgress("upload", "a.bin")
+	for _, done := range []int64{4 << 10, 6 << 10, 0, 2 << 10, 0} {
+		p.update(done, 8<<10)
+	}
+	want := "huddle: resuming the upload of a.bin at 4.0 KiB of 8.0 KiB\nhuddle: a.bin changed since the earlier run: sending all of it again\n"
+	if errs.String() != want {
+		t.Errorf("resumed then started over: noted %q, want %q", errs.String(), want)
 	}
 }

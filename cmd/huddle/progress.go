@@ -42,12 +42,18 @@ func (p *progress) update(done, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
+	if p.started && p.from > 0 && done == 0 && p.verb == "upload" {
+		// The client starts over when the bytes an earlier run sent are
+		// not the file's start any more (client.UploadFileSum).
+		p.a.note("%s changed since the earlier run: sending all of it again", p.name)
+		p.start, p.from = now, 0
+	}
 	if !p.started {
 		p.started, p.start, p.from = true, now, done
 		switch {
 		case done > 0 && done == total:
 			// An earlier run moved it all but did not hear the end of it.
-			p.a.note("the %s of %s was already complete (%s) from an earlier run", p.verb, p.name, size(total))
+			p.a.note("the server already had all of %s (%s) from an earlier run: this is the share that run made", p.name, size(total))
 		case done > 0:
 			p.a.note("resuming the %s of %s at %s of %s", p.verb, p.name, size(done), size(total))
 		}
