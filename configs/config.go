@@ -339,6 +339,14 @@ func (c *Config) LoadYAML(r io.Reader) error {
 	return nil
 }
 
+// KeysError reports whether err, from LoadFile or LoadYAML, is only about
+// some keys (unknown ones, values of the wrong type): the rest of the file
+// was read, so that Validate can report its problems too.
+func KeysError(err error) bool {
+	var te *yaml.TypeError
+	return errors.As(err, &te)
+}
+
 // unknownField is how yaml names an unknown key: after the Go type it is
 // not a field of, which tells an operator nothing.
 var unknownField = regexp.MustCompile(`field (.+) not found in type \S+`)

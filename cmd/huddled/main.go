@@ -111,13 +111,17 @@ func loadConfig(args []string) (configs.Config, bool, error) {
 	if *version {
 		return cfg, true, nil
 	}
+	var keysErr error // unknown keys or wrong types: the rest of the file counts
 	if *configFile != "" {
 		if err := cfg.LoadFile(*configFile); err != nil {
-			return cfg, false, err
+			if !configs.KeysError(err) {
+				return cfg, false, err
+			}
+			keysErr = err
 		}
 	}
 	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
-		return cfg, false, err
+		return cfg, false, errors.Join(keysErr, err)
 	}
 	var ferr error
 	fs.Visit(func(f *flag.Flag) {
@@ -126,9 +130,9 @@ func loadConfig(args []string) (configs.Config, bool, error) {
 		}
 	})
 	if ferr != nil {
-		return cfg, false, ferr
+		return cfg, false, errors.Join(keysErr, ferr)
 	}
-	return cfg, false, cfg.Validate()
+	return cfg, false, errors.Join(keysErr, cfg.Validate())
 }
 
 // printUsage writes huddled --help: every flag with the key it overrides,

@@ -94,6 +94,8 @@ func TestConfigErrors(t *testing.T) {
 		{"several", nil, []string{"--config", config, "--listen", "127.0.0.1:99999"},
 			[]string{"listen", "net.heartbeat", "chat.max_text"}},
 		{"unknown key", nil, []string{"--config", writeFile(t, "net:\n  bogus: 1\n")}, []string{"bogus"}},
+		{"unknown key and others", nil, []string{"--config", writeFile(t, "bogus: 1\nmedia:\n  port: 70000\nnet:\n  max_frame: -1\n")},
+			[]string{"bogus", "media.port", "net.max_frame"}},
 		{"unknown flag", nil, []string{"--bogus"}, []string{"bogus", "--help"}},
 		{"argument", nil, []string{"serve"}, []string{"serve", "--help"}},
 	}
