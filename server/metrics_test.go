@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"huddle/configs"
 	"huddle/internal/hist"
 	"huddle/internal/testutil"
 	"huddle/protocol"
@@ -123,20 +124,32 @@ func TestMetricsAddress(t *testing.T) {
 	if srv := testutil.StartServer(t, cfg); srv.MetricsAddr() != nil {
 		t.Fatalf("metrics endpoint on at %v by default", srv.MetricsAddr())
 	}
+	testTakenAddress(t, "metrics.addr", func(c *configs.Config, addr string) { c.Metrics.Addr = addr })
+}
+
+// So does a taken control or data channel address.
+func TestListenAddressesTaken(t *testing.T) {
+	testTakenAddress(t, "listen, --listen", func(c *configs.Config, addr string) { c.Listen = addr })
+	testTakenAddress(t, "http, --http", func(c *configs.Config, addr string) { c.HTTP = addr })
+}
+
+func testTakenAddress(t *testing.T, key string, set func(*configs.Config, string)) {
+	t.Helper()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	cfg = testutil.TestConfig(t, "sqlite")
-	cfg.Metrics.Addr = taken.Addr().String()
+	cfg := testutil.TestConfig(t, "sqlite")
+	addr := taken.Addr().String()
+	set(&cfg, addr)
 	srv, err := server.Start(context.Background(), cfg, testutil.Logger(t))
 	if err == nil {
 		testutil.StopServer(t, srv)
-		t.Fatalf("started with metrics.addr %s taken", cfg.Metrics.Addr)
+		t.Fatalf("started with %s %s taken", key, addr)
 	}
-	if !strings.Contains(err.Error(), "metrics.addr") || !strings.Contains(err.Error(), cfg.Metrics.Addr) {
-		t.Fatalf("error %q does not name metrics.addr and the address", err)
+	if !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error %q does not name %s and the address", err, key)
 	}
 }
 

@@ -89,7 +89,7 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 	})
 	if err != nil {
 		_ = store.Close()
-		return nil, fmt.Errorf("media relay: %w", err)
+		return nil, fmt.Errorf("media relay (media_ip, media.port): %w", err)
 	}
 	s.hub = actors.NewHub(store, s.files, s.relay, cfg, log)
 	if err := s.hub.RestoreMeetings(ctx); err != nil {
@@ -115,14 +115,14 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 		_ = s.hub.Shutdown(ctx)
 		_ = s.relay.Close()
 		_ = store.Close()
-		return nil, err
+		return nil, fmt.Errorf("data channel (http, --http): %w", err)
 	}
 	if err := s.net.Start(); err != nil {
 		_ = s.files.Shutdown(ctx)
 		_ = s.hub.Shutdown(ctx)
 		_ = s.relay.Close()
 		_ = store.Close()
-		return nil, err
+		return nil, fmt.Errorf("control address (listen, --listen): %w", err)
 	}
 	mx.serve(s.debugVars, log)
 	started = true
