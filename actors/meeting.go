@@ -320,8 +320,11 @@ func (a *meetingActor) handle(ctx actor.Context, r *request) {
 func (a *meetingActor) member(r *request, joined bool) *storage.MeetingMember {
 	mm := a.st.members[r.sess.user]
 	switch {
-	case mm == nil || mm.Status == storage.StatusKicked:
+	case mm == nil:
 		a.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "not a member of meeting %d", a.id))
+		return nil
+	case mm.Status == storage.StatusKicked:
+		a.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "the host removed you from meeting %d", a.id))
 		return nil
 	case joined && mm.Status != storage.StatusJoined:
 		a.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "join meeting %d first", a.id))

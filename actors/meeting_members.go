@@ -200,6 +200,11 @@ func (a *meetingActor) kick(ctx actor.Context, r *request) {
 	case in.User == r.sess.user:
 		a.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "the host cannot kick themselves; end the meeting instead"))
 		return
+	case a.st.m.Kind == storage.KindCall:
+		// A call has no one-person state: taking the other side out
+		// hangs it up, as leaving does.
+		a.endMeeting(ctx, r, protocol.CallHangup)
+		return
 	}
 	a.setStatus(ctx, r, mm.User, mm.Role, storage.StatusKicked, nil)
 }

@@ -313,6 +313,14 @@ func TestCalls(t *testing.T) {
 	call(t, bob, protocol.TypeMeetingLeave, protocol.MeetingID{Meeting: ci.Meeting}, nil)
 	ended(alice, protocol.CallHangup)
 
+	// Kicking the other side hangs up too: a call is never left with one.
+	ci = ring()
+	call(t, bob, protocol.TypeCallAccept, protocol.MeetingID{Meeting: ci.Meeting}, nil)
+	expectMembers(t, alice, "alice:joined", "bob:joined")
+	call(t, alice, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: ci.Meeting, User: "bob"}, nil)
+	ended(alice, protocol.CallHangup)
+	callErr(t, bob, protocol.TypeMeetingJoin, protocol.MeetingID{Meeting: ci.Meeting}, protocol.CodeNotFound)
+
 	// Declined.
 	ci = ring()
 	call(t, bob2, protocol.TypeCallDecline, protocol.MeetingID{Meeting: ci.Meeting}, nil)

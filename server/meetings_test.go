@@ -148,7 +148,9 @@ func TestMeetingLifecycle(t *testing.T) {
 		callErr(t, bob, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "alice"}, protocol.CodeForbidden)
 		call(t, alice, protocol.TypeMeetingKick, protocol.MeetingKick{Meeting: m.Meeting, User: "bob"}, nil)
 		expectMembers(t, bob, "alice:joined", "bob:kicked", "carol:declined")
-		callErr(t, bob, protocol.TypeMeetingJoin, id, protocol.CodeForbidden)
+		if pe := callErr(t, bob, protocol.TypeMeetingJoin, id, protocol.CodeForbidden); !strings.Contains(pe.Message, "removed you") {
+			t.Fatalf("a kicked member's join: %q, want it to say they were removed", pe.Message)
+		}
 		callErr(t, bob, protocol.TypeMeetingEnd, id, protocol.CodeForbidden)
 
 		// The host leaves and comes back: the meeting goes on.
