@@ -223,9 +223,17 @@ func TestMeetingBadInput(t *testing.T) {
 	} {
 		callErr(t, alice, tc.typ, tc.data, tc.want)
 	}
-	// The host limit.
+	// The host limit: a meeting its host left is live and still counts, and
+	// its host still finds it in meeting.list.
 	for i := 1; i < e.cfg.Meetings.MaxLivePerHost; i++ {
-		createMeeting(t, alice, "m")
+		mi := createMeeting(t, alice, "m")
+		join(t, alice, mi.Meeting)
+		call(t, alice, protocol.TypeMeetingLeave, protocol.MeetingID{Meeting: mi.Meeting}, nil)
+	}
+	var list protocol.MeetingListReply
+	call(t, alice, protocol.TypeMeetingList, nil, &list)
+	if len(list.Meetings) != e.cfg.Meetings.MaxLivePerHost {
+		t.Fatalf("meeting.list after leaving: %d meetings, want the %d alice hosts: %+v", len(list.Meetings), e.cfg.Meetings.MaxLivePerHost, list.Meetings)
 	}
 	callErr(t, alice, protocol.TypeMeetingCreate, protocol.MeetingCreate{Name: "one too many"}, protocol.CodeRateLimited)
 }

@@ -100,9 +100,10 @@ type Meetings interface {
 	// SetMeetingMembers is SetMeetingMember for each of ms, in order, in one
 	// transaction: all are stored or none.
 	SetMeetingMembers(ctx context.Context, id int64, ms []MeetingMember) error
-	// UserMeetings returns the live meetings user is a member of with any
-	// status but StatusDeclined, StatusLeft and StatusKicked (invited or
-	// joined), by id, with Role and Status set.
+	// UserMeetings returns the live meetings user hosts, whatever the
+	// host's status (a host who left is still its host), and those user is
+	// a member of with any status but StatusDeclined, StatusLeft and
+	// StatusKicked (invited or joined), by id, with Role and Status set.
 	UserMeetings(ctx context.Context, user string) ([]Meeting, error)
 	// AddMediaSource stores a source of a joined member. ErrConflict when
 	// the meeting has a source with the same SSRC already, or any live

@@ -336,7 +336,8 @@ func testMeetingMemberLeaves(t *testing.T, h *harness) {
 	h.sources(t, m.ID, "alice:audio:10.0.0.1:5000:100")
 }
 
-// UserMeetings lists the live meetings a user is invited to or joined.
+// UserMeetings lists the live meetings a user hosts (also after leaving
+// them) or is invited to or joined.
 func testUserMeetings(t *testing.T, h *harness) {
 	ctx := t.Context()
 	h.newUser(t, "alice")
@@ -353,7 +354,9 @@ func testUserMeetings(t *testing.T, h *harness) {
 		h.setMember(t, ids[i], "bob", storage.MeetingAttendee, status, epoch)
 	}
 	wantErr(t, "EndMeeting(ended)", h.EndMeeting(ctx, ids[5], at(time.Hour)), nil)
-	ms := h.userMeetings(t, "bob", "invited:member:invited", "joined:member:joined", "hosted:host:joined")
+	left := h.newMeeting(t, meeting("host left", "bob", "239.255.0.9", 20000)).ID
+	h.setMember(t, left, "bob", storage.MeetingHost, storage.StatusLeft, at(time.Minute))
+	ms := h.userMeetings(t, "bob", "invited:member:invited", "joined:member:joined", "hosted:host:joined", "host left:host:left")
 	if len(ms) == 3 {
 		want := meeting("joined", "alice", "239.255.0.2", 20000)
 		want.ID, want.State, want.Role, want.Status = ids[1], storage.MeetingLive, storage.MeetingAttendee, storage.StatusJoined

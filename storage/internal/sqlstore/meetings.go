@@ -151,13 +151,14 @@ func (s *Store) LiveMeetings(ctx context.Context) ([]storage.Meeting, error) {
 		`SELECT `+meetingColumns+` FROM meetings mt WHERE mt.state = 'live' ORDER BY mt.id`)
 }
 
-// UserMeetings returns the live meetings user is invited to or has joined,
-// by id, with the user's Role and Status; none for an unknown user.
+// UserMeetings returns the live meetings user hosts or is invited to or
+// has joined, by id, with the user's Role and Status; none for an unknown
+// user.
 func (s *Store) UserMeetings(ctx context.Context, user string) ([]storage.Meeting, error) {
 	return list(ctx, s, fmt.Sprintf("meetings of %q", user),
 		func(r rowScanner, m *storage.Meeting) error { return scanMeeting(r, m, &m.Role, &m.Status) },
 		`SELECT `+meetingColumns+`, mm.role, mm.status
 		FROM meeting_members mm JOIN meetings mt ON mt.id = mm.meeting_id
-		WHERE mm.user = ? AND mm.status IN (?, ?) AND mt.state = 'live' ORDER BY mt.id`,
-		user, storage.StatusInvited, storage.StatusJoined)
+		WHERE mm.user = ? AND (mm.status IN (?, ?) OR mm.role = ?) AND mt.state = 'live' ORDER BY mt.id`,
+		user, storage.StatusInvited, storage.StatusJoined, storage.MeetingHost)
 }
