@@ -417,6 +417,17 @@ func openOgg(path string) (frameSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	// pion's reader checks a page's checksum before its signature, so
+	// that any other file would be called a bad checksum.
+	var magic [4]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil || string(magic[:]) != "OggS" {
+		f.Close()
+		return nil, errors.New("not an Ogg/Opus file: it does not start with an Ogg page (OggS)")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
 	rec := &recorder{r: f}
 	r, head, err := oggreader.NewWith(rec)
 	if err != nil {

@@ -45,7 +45,7 @@ func TestMeetingUsageErrors(t *testing.T) {
 		{"source ssrc not a number", []string{"meeting", "source", "7", "--ssrc", "x"}, "invalid value"},
 		{"publish without files", []string{"meeting", "publish", "7"}, "give at least one of --audio, --video and --screen"},
 		{"publish missing file", []string{"meeting", "publish", "7", "--audio", "/nonexistent/a.ogg"}, "--audio /nonexistent/a.ogg"},
-		{"publish not ogg", []string{"meeting", "publish", "7", "--audio", notOgg}, "not an Ogg/Opus file"},
+		{"publish not ogg", []string{"meeting", "publish", "7", "--audio", notOgg}, "not an Ogg/Opus file: it does not start with an Ogg page"},
 		{"publish ogg as video", []string{"meeting", "publish", "7", "--video", notOgg}, "not an IVF file"},
 		{"subscribe negative duration", []string{"meeting", "subscribe", "7", "--duration", "-1s"}, "must not be negative"},
 		{"subscribe bad duration", []string{"meeting", "subscribe", "7", "--duration", "soon"}, "invalid value"},
