@@ -37,7 +37,7 @@ func (a *userActor) callStart(ctx actor.Context, r *request) {
 		a.hub.fail(r, protocol.Errorf(protocol.CodeBadRequest, "you cannot call yourself"))
 		return
 	case a.st.friends[in.User] != storage.FriendAccepted:
-		a.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "you can call your friends only; %s is not one", in.User))
+		a.hub.fail(r, protocol.Errorf(protocol.CodeForbidden, "you can call your friends only; %s is not your friend", in.User))
 		return
 	}
 	caller := a.name
