@@ -13,7 +13,7 @@ func callCommands() []command {
 	return []command{
 		{"call", "NAME", "call a user and wait until they answer (exit 1 if they decline or do not answer)", cmdCall},
 		{"call accept", "ID", "answer a call: joins its meeting", meetingJoin((*client.Client).CallAccept)},
-		{"call decline", "ID", "decline a call", meetingDone((*client.Client).CallDecline, "declined")},
+		{"call decline", "ID", "decline a call", meetingDone((*client.Client).CallDecline, "declined", "call")},
 	}
 }
 

@@ -55,6 +55,9 @@ func groupUsers(op groupUsersOp, verb string) func(context.Context, *app, *cmdLi
 			}
 			out.Users = nonNil(out.Users)
 			who := "nobody"
+			if verb == "added" {
+				who = "nobody new" // all of them were members already
+			}
 			if len(out.Users) > 0 {
 				who = strings.Join(out.Users, ", ")
 			}

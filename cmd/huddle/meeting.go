@@ -17,10 +17,10 @@ func meetingCommands() []command {
 		{"meeting create", "NAME", "create a meeting that you host (and have joined)", cmdMeetingCreate},
 		{"meeting invite", "ID NAME...", "invite users to a meeting (host)", cmdMeetingInvite},
 		{"meeting accept", "ID", "accept an invitation: joins the meeting", meetingJoin((*client.Client).MeetingAccept)},
-		{"meeting decline", "ID", "decline an invitation", meetingDone((*client.Client).MeetingDecline, "declined")},
+		{"meeting decline", "ID", "decline an invitation", meetingDone((*client.Client).MeetingDecline, "declined", "meeting")},
 		{"meeting join", "ID", "join a meeting; prints the relay and multicast address of each track", meetingJoin((*client.Client).MeetingJoin)},
-		{"meeting leave", "ID", "leave a meeting (your media registrations end with it)", meetingDone((*client.Client).MeetingLeave, "left")},
-		{"meeting end", "ID", "end a meeting for everyone (host)", meetingDone((*client.Client).MeetingEnd, "ended")},
+		{"meeting leave", "ID", "leave a meeting (your media registrations end with it)", meetingDone((*client.Client).MeetingLeave, "left", "meeting")},
+		{"meeting end", "ID", "end a meeting for everyone (host)", meetingDone((*client.Client).MeetingEnd, "ended", "meeting")},
 		{"meeting kick", "ID NAME", "remove a member from a meeting (host)", cmdMeetingKick},
 		{"meeting members", "ID", "list a meeting's members with role and status", cmdMeetingMembers},
 		{"meeting list", "", "list your live meetings and pending invitations", listCommand((*client.Client).MeetingList, "no live meetings", meetingRow)},
@@ -138,7 +138,7 @@ func trackTable(w io.Writer, header []string, cells func(track string) []string)
 
 // meetingDone makes the commands whose replies carry nothing: decline,
 // leave, end and call decline.
-func meetingDone(op func(c *client.Client, ctx context.Context, meeting int64) error, verb string) func(context.Context, *app, *cmdLine) error {
+func meetingDone(op func(c *client.Client, ctx context.Context, meeting int64) error, verb, noun string) func(context.Context, *app, *cmdLine) error {
 	return func(ctx context.Context, a *app, cl *cmdLine) error {
 		id, _, err := cl.parseMeeting(1, 1)
 		if err != nil {
@@ -148,7 +148,7 @@ func meetingDone(op func(c *client.Client, ctx context.Context, meeting int64) e
 			if err := op(c, ctx, id); err != nil {
 				return err
 			}
-			return a.print(map[string]any{"meeting": id, verb: true}, "%s meeting %d", verb, id)
+			return a.print(map[string]any{"meeting": id, verb: true}, "%s %s %d", verb, noun, id)
 		})
 	}
 }

@@ -190,7 +190,7 @@ func TestMeetingCommandsAgainstFake(t *testing.T) {
 		}
 		nextReq(t, seen, typ, id7)
 	}
-	if out := mustRun(t, "", "call", "decline", "7"); out != "declined meeting 7\n" {
+	if out := mustRun(t, "", "call", "decline", "7"); out != "declined call 7\n" {
 		t.Fatalf("call decline printed %q", out)
 	}
 	nextReq(t, seen, protocol.TypeCallDecline, id7)
