@@ -312,6 +312,22 @@ func (e *e2e) listen(home string, args ...string) *listenProc {
 	return l
 }
 
+// first waits up to 30s for the first push of type typ the listen process
+// prints, passing over others (a member list's online flags change with
+// every CLI command of a member), and returns its data.
+func (l *listenProc) first(t *testing.T, typ string) map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, p := range jsonLines(t, l.stdout.String()) {
+			if p["type"] == typ {
+				return p["data"].(map[string]any)
+			}
+		}
+	}
+	t.Fatalf("no %s push within 30s; printed:\n%s", typ, l.stdout.String())
+	return nil
+}
+
 // pushes waits for the listen process to exit 0 and returns its pushes.
 func (l *listenProc) pushes(t *testing.T) []map[string]any {
 	t.Helper()
