@@ -9,21 +9,28 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // baselineServer is what the file scenario holds Huddle's data channel
 // against: the plainest way to move a file with net/http, in the bench's
-// own process on 127.0.0.1:0. PUT /file io.Copy's the body into a file,
-// GET /file is http.ServeFile; a default http.Transport drives it. It does
-// none of Huddle's work: no token, no hashing on either side, no fsync, no
-// rename, no database row, no resumption. With sync it does one thing of
-// Huddle's: the PUT handler and the download fsync the file they wrote
-// before they return.
+// own process on 127.0.0.1:0. PUT /file/N io.Copy's the body into a file,
+// GET /file/N is http.ServeFile; a default http.Transport drives it. It
+// does none of Huddle's work: no token, no hashing on either side, no
+// fsync, no rename, no database row, no resumption. With sync it does one
+// thing of Huddle's: the PUT handler and the download fsync the file they
+// wrote before they return.
+//
+// Each repetition's upload goes into a file of its own that stays until
+// the run ends, as each of Huddle's stays in its store: overwriting one
+// file, the baseline wrote into page-cache pages it had just freed while
+// Huddle's uploads took pages no run had used, which on a VM can cost
+// twice the CPU (bench/RESULTS.md, 2026-12-03 10:52).
 type baselineServer struct {
 	sync   bool
+	dir    string
 	srv    *http.Server
 	url    string
-	stored string // where PUT writes and GET reads
 	client *http.Client
 	served chan error
 }
@@ -35,21 +42,47 @@ func startBaseline(dir string, sync bool) (*baselineServer, error) {
 	}
 	b := &baselineServer{
 		sync:   sync,
-		url:    "http://" + ln.Addr().String() + "/file",
-		stored: filepath.Join(dir, "baseline-upload.bin"),
+		dir:    dir,
+		url:    "http://" + ln.Addr().String() + "/file/",
 		client: &http.Client{Transport: &http.Transport{}},
 		served: make(chan error, 1),
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /file", b.handlePut)
-	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, b.stored) })
+	mux.HandleFunc("PUT /file/{n}", b.handlePut)
+	mux.HandleFunc("GET /file/{n}", func(w http.ResponseWriter, r *http.Request) {
+		path, ok := b.pathOf(r)
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, path)
+	})
 	b.srv = &http.Server{Handler: mux}
 	go func() { b.served <- b.srv.Serve(ln) }()
 	return b, nil
 }
 
+// stored is where upload n goes.
+func (b *baselineServer) stored(n int) string {
+	return filepath.Join(b.dir, fmt.Sprintf("baseline-upload-%d.bin", n))
+}
+
+// pathOf is the file of the request's upload number.
+func (b *baselineServer) pathOf(r *http.Request) (string, bool) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 {
+		return "", false
+	}
+	return b.stored(n), true
+}
+
 func (b *baselineServer) handlePut(w http.ResponseWriter, r *http.Request) {
-	f, err := os.Create(b.stored)
+	path, ok := b.pathOf(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := os.Create(path)
 	if err == nil {
 		_, err = io.Copy(f, r.Body)
 		err = errors.Join(err, b.finishFile(f))
@@ -68,14 +101,14 @@ func (b *baselineServer) close() {
 	<-b.served // http.ErrServerClosed
 }
 
-// upload PUTs the size bytes of src.
-func (b *baselineServer) upload(ctx context.Context, src string, size int64) error {
+// upload PUTs the size bytes of src as upload n.
+func (b *baselineServer) upload(ctx context.Context, n int, src string, size int64) error {
 	f, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, b.url, f)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, b.url+strconv.Itoa(n), f)
 	if err != nil {
 		return err
 	}
@@ -92,9 +125,9 @@ func (b *baselineServer) upload(ctx context.Context, src string, size int64) err
 	return nil
 }
 
-// download GETs the stored file into dst.
-func (b *baselineServer) download(ctx context.Context, dst string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url, nil)
+// download GETs upload n into dst.
+func (b *baselineServer) download(ctx context.Context, n int, dst string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url+strconv.Itoa(n), nil)
 	if err != nil {
 		return err
 	}

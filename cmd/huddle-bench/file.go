@@ -181,9 +181,12 @@ func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error
 		what = "warm-up"
 	}
 	copies := map[string]string{} // path → what it is a copy of, to check
+	kept := map[string]bool{}     // copies that stay until the run ends (baselineServer)
 	defer func() {
 		for path := range copies {
-			_ = os.Remove(path)
+			if !kept[path] {
+				_ = os.Remove(path)
+			}
 		}
 	}()
 
@@ -212,15 +215,16 @@ func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error
 	}
 	baseUp := func() error {
 		progressf(b.progress, "%s: baseline upload", what)
-		u, err := watch(b.srv, func() error { return b.base.upload(ctx, src, b.size) })
+		u, err := watch(b.srv, func() error { return b.base.upload(ctx, i, src, b.size) })
 		if err == nil {
-			err = settle(b.base.stored)
+			err = settle(b.base.stored(i))
 		}
 		if err != nil {
 			return fmt.Errorf("baseline upload: %w", err)
 		}
 		run.Upload.baseline(b.size, u)
-		copies[b.base.stored] = "the baseline's upload"
+		copies[b.base.stored(i)] = "the baseline's upload"
+		kept[b.base.stored(i)] = true
 		return nil
 	}
 	huddleDown := func() error {
@@ -241,7 +245,7 @@ func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error
 	baseDown := func() error {
 		progressf(b.progress, "%s: baseline download", what)
 		dst := filepath.Join(b.dir, "baseline-download.bin")
-		u, err := watch(b.srv, func() error { return b.base.download(ctx, dst) })
+		u, err := watch(b.srv, func() error { return b.base.download(ctx, i, dst) })
 		if err == nil {
 			err = settle(dst)
 		}
