@@ -54,7 +54,8 @@ func TestMeetingUsageErrors(t *testing.T) {
 		{"call without name", []string{"call"}, "missing argument"},
 		{"call two names", []string{"call", "bob", "carol"}, "unexpected argument"},
 		{"call accept bad id", []string{"call", "accept", "bob"}, "positive number"},
-		{"call decline without id", []string{"call", "decline"}, "missing argument"},
+		{"call decline without id", []string{"call", "decline"}, "missing argument; to call a user named decline, run huddle call -- decline"},
+		{"call accept without id", []string{"call", "accept"}, "missing argument; to call a user named accept, run huddle call -- accept"},
 	}
 	checkUsageErrors(t, tests)
 }
