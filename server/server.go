@@ -89,7 +89,7 @@ func Start(ctx context.Context, cfg configs.Config, log *slog.Logger) (*Server, 
 	})
 	if err != nil {
 		_ = store.Close()
-		return nil, fmt.Errorf("media relay (media_ip, media.port): %w", err)
+		return nil, fmt.Errorf("media relay (media_ip, --media-ip; media.port): %w", err)
 	}
 	s.hub = actors.NewHub(store, s.files, s.relay, cfg, log)
 	if err := s.hub.RestoreMeetings(ctx); err != nil {

@@ -181,10 +181,9 @@ func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error
 		what = "warm-up"
 	}
 	copies := map[string]string{} // path → what it is a copy of, to check
-	kept := map[string]bool{}     // copies that stay until the run ends (baselineServer)
 	defer func() {
 		for path := range copies {
-			if !kept[path] {
+			if b.base == nil || path != b.base.stored(i) { // it stays until the run ends (baselineServer)
 				_ = os.Remove(path)
 			}
 		}
@@ -224,7 +223,6 @@ func (b *fileBench) rep(ctx context.Context, i int, warmup bool) (fileRun, error
 		}
 		run.Upload.baseline(b.size, u)
 		copies[b.base.stored(i)] = "the baseline's upload"
-		kept[b.base.stored(i)] = true
 		return nil
 	}
 	huddleDown := func() error {

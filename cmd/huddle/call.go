@@ -17,6 +17,14 @@ func callCommands() []command {
 	}
 }
 
+// noArgsHints is what a command given none of its arguments adds to
+// "missing argument": "call accept" with no ID may be meant as a call to a
+// user named accept.
+var noArgsHints = map[string]string{
+	"call accept":  "to call a user named accept, run huddle call -- accept",
+	"call decline": "to call a user named decline, run huddle call -- decline",
+}
+
 // callResult is what call prints: answered, or why not.
 type callResult struct {
 	protocol.CallInfo

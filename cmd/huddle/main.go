@@ -212,10 +212,8 @@ func (cl *cmdLine) parse(minArgs, maxArgs int) ([]string, error) {
 	switch {
 	case cl.a.serverErr != nil:
 		return nil, cl.a.serverErr
-	case len(pos) < minArgs && len(pos) == 0 && (cl.cmd.name == "call accept" || cl.cmd.name == "call decline"):
-		// "call accept" with no ID may be a call to a user named accept.
-		sub := strings.TrimPrefix(cl.cmd.name, "call ")
-		return nil, cl.usageErrorf("missing argument; to call a user named %s, run huddle call -- %s", sub, sub)
+	case len(pos) == 0 && minArgs > 0 && noArgsHints[cl.cmd.name] != "":
+		return nil, cl.usageErrorf("missing argument; %s", noArgsHints[cl.cmd.name])
 	case len(pos) < minArgs:
 		return nil, cl.usageErrorf("missing argument")
 	case maxArgs >= 0 && len(pos) > maxArgs:
