@@ -133,6 +133,26 @@ func TestListenAddressesTaken(t *testing.T) {
 	testTakenAddress(t, "http, --http", func(c *configs.Config, addr string) { c.HTTP = addr })
 }
 
+// And a taken media port.
+func TestMediaPortTaken(t *testing.T) {
+	taken, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := testutil.TestConfig(t, "sqlite")
+	cfg.MediaIP = "127.0.0.1"
+	cfg.Media.Port = taken.LocalAddr().(*net.UDPAddr).Port
+	srv, err := server.Start(context.Background(), cfg, testutil.Logger(t))
+	if err == nil {
+		testutil.StopServer(t, srv)
+		t.Fatalf("started with media.port %d taken", cfg.Media.Port)
+	}
+	if !strings.Contains(err.Error(), "media.port") || !strings.Contains(err.Error(), "--media-ip") {
+		t.Fatalf("error %q does not name media_ip and media.port", err)
+	}
+}
+
 func testTakenAddress(t *testing.T, key string, set func(*configs.Config, string)) {
 	t.Helper()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
